@@ -1,0 +1,43 @@
+/* dnacl selftest: open the chosen device (which runs the smoke kernel) and build every
+ * embedded kernel family on it, so a broken driver shows up before real work. */
+#include <stdio.h>
+#include <time.h>
+
+#include "cli/commands.h"
+#include "runtime/cl_sources.h"
+#include "runtime/runtime.h"
+
+int cmd_selftest(int argc, char **argv) {
+  cli_common c = {0};
+  for (int i = 1; i < argc; i++) {
+    int r = cli_common_option(argc, argv, &i, &c);
+    if (r <= 0) {
+      if (r == 0) fprintf(stderr, "dnacl selftest: unknown option '%s'\n", argv[i]);
+      return 2;
+    }
+  }
+  dnacl_ctx *ctx;
+  if (dnacl_ctx_create(c.device, c.verbose, &ctx) != DNACL_OK) {
+    fprintf(stderr, "dnacl selftest: %s\n", dnacl_last_error());
+    return 1;
+  }
+  printf("device: %s (%s)\n", ctx->info.name, ctx->info.platform);
+  int failed = 0;
+  for (const dnacl_cl_source *s = dnacl_cl_sources; s->family; s++) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cl_program p;
+    dnacl_status st = dnacl_program(ctx, s->family, "", &p);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+    if (st == DNACL_OK) {
+      printf("  build cl/%s.cl: ok (%.0f ms)\n", s->family, ms);
+    } else {
+      printf("  build cl/%s.cl: FAILED\n%s\n", s->family, dnacl_last_error());
+      failed++;
+    }
+  }
+  dnacl_ctx_release(ctx);
+  printf("%s\n", failed ? "selftest FAILED" : "selftest ok");
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,29 @@
+/* The dnacl program: dispatches to one subcommand per file (cmd_*.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static const dnacl_command commands[] = {
+    {"devices", "list OpenCL devices; the chosen one is marked", cmd_devices},
+    {"selftest", "run every kernel family once on the chosen device", cmd_selftest},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: dnacl COMMAND [options]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf(f, "\ncommon options: --device INDEX|NAME (or DNACL_DEVICE), --verbose\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+    usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+    if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "dnacl: unknown command '%s'\n", argv[1]);
+  usage(stderr);
+  return 2;
+}

@@ -1,0 +1,170 @@
+/* Test harness shared by the ctest suites: golden files, device-vs-reference comparison
+ * with stated tolerances, finite differences, and a closing summary line. Header-only:
+ * each test_*.c is its own executable. */
+#ifndef DNACL_TEST_HARNESS_H
+#define DNACL_TEST_HARNESS_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/safetensors.h"
+#include "runtime/runtime.h"
+
+static int h_checks, h_failed;
+
+#define CHECK(cond, ...)                                   \
+  do {                                                     \
+    h_checks++;                                            \
+    if (!(cond)) {                                         \
+      h_failed++;                                          \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);          \
+      printf(__VA_ARGS__);                                 \
+      printf("\n");                                        \
+    }                                                      \
+  } while (0)
+
+/* Abort the test program on a library error: the suite cannot go on meaningfully. */
+#define OK(expr)                                                                        \
+  do {                                                                                  \
+    dnacl_status s_ = (expr);                                                           \
+    if (s_ != DNACL_OK) {                                                               \
+      printf("FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr, dnacl_status_name(s_), \
+             dnacl_last_error());                                                       \
+      exit(1);                                                                          \
+    }                                                                                   \
+  } while (0)
+
+static inline int harness_summary(void) {
+  printf("%d checks, %d failed\n", h_checks, h_failed);
+  return h_failed ? 1 : 0;
+}
+
+static inline dnacl_ctx *harness_ctx(void) {
+  dnacl_ctx *ctx;
+  OK(dnacl_ctx_create(NULL, 0, &ctx));
+  printf("device: %s\n", dnacl_ctx_device(ctx)->name);
+  return ctx;
+}
+
+/* tests/golden/<name>.safetensors; the test runs from the source root (see CMakeLists). */
+static inline dnacl_safetensors golden_load(const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "tests/golden/%s.safetensors", name);
+  dnacl_safetensors g;
+  OK(dnacl_st_load(path, &g));
+  return g;
+}
+
+static inline const dnacl_st_tensor *golden_get(const dnacl_safetensors *g, const char *name) {
+  const dnacl_st_tensor *t = dnacl_st_get(g, name);
+  if (!t) {
+    printf("FAIL golden file lacks tensor '%s'\n", name);
+    exit(1);
+  }
+  return t;
+}
+
+static inline int golden_int(const dnacl_safetensors *g, const char *key, int dflt) {
+  const char *v = dnacl_st_meta(g, key);
+  return v ? atoi(v) : dflt;
+}
+static inline double golden_num(const dnacl_safetensors *g, const char *key, double dflt) {
+  const char *v = dnacl_st_meta(g, key);
+  return v ? atof(v) : dflt;
+}
+static inline const char *golden_str(const dnacl_safetensors *g, const char *key, const char *dflt) {
+  const char *v = dnacl_st_meta(g, key);
+  return v ? v : dflt;
+}
+
+/* Allocate a device tensor shaped like the golden tensor and upload it. */
+static inline void golden_upload(dnacl_ctx *ctx, const dnacl_safetensors *g, const char *name,
+                                 dnacl_tensor *t) {
+  const dnacl_st_tensor *s = golden_get(g, name);
+  int shape[DNACL_MAX_DIMS];
+  int nd = s->ndim ? s->ndim : 1;
+  for (int i = 0; i < nd; i++) shape[i] = s->ndim ? (int)s->shape[i] : 1;
+  OK(dnacl_tensor_alloc(ctx, t, nd, shape));
+  OK(dnacl_tensor_write(ctx, t, s->data));
+}
+
+/* Compare host values against a reference: passes if every element satisfies
+ * |got - want| <= atol + rtol * |want|. Prints the worst absolute and relative error so
+ * the note can quote it. Returns the worst absolute error. */
+static inline double compare_host(const char *label, const float *got, const float *want, size_t n,
+                                  double atol, double rtol) {
+  double worst_abs = 0, worst_rel = 0;
+  size_t bad = 0, first_bad = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)got[i] - (double)want[i]);
+    if (!(d <= atol + rtol * fabs((double)want[i]))) {
+      if (!bad) first_bad = i;
+      bad++;
+    }
+    if (!(d <= worst_abs)) worst_abs = d;
+    double r = d / (fabs((double)want[i]) + 1e-30);
+    if (fabs((double)want[i]) > 1e-3 && r > worst_rel) worst_rel = r;
+  }
+  printf("  %-40s max abs err %.3g  max rel err %.3g  (atol %.0e rtol %.0e)%s\n", label, worst_abs,
+         worst_rel, atol, rtol, bad ? "  FAILED" : "");
+  CHECK(bad == 0, "%s: %zu of %zu elements out of tolerance; first at %zu: got %g want %g", label,
+        bad, n, first_bad, (double)got[first_bad], (double)want[first_bad]);
+  return worst_abs;
+}
+
+/* Read a device tensor back and compare it with a golden tensor of the same size. */
+static inline double compare_golden(dnacl_ctx *ctx, const char *label, const dnacl_tensor *t,
+                                    const dnacl_safetensors *g, const char *name, double atol,
+                                    double rtol) {
+  const dnacl_st_tensor *want = golden_get(g, name);
+  if (want->n != t->n) {
+    CHECK(0, "%s: device tensor has %zu elements, golden '%s' has %zu", label, t->n, name, want->n);
+    return INFINITY;
+  }
+  float *got = malloc(t->n * sizeof *got);
+  OK(dnacl_tensor_read(ctx, t, got));
+  double w = compare_host(label, got, want->data, t->n, atol, rtol);
+  free(got);
+  return w;
+}
+
+static inline float *read_host(dnacl_ctx *ctx, const dnacl_tensor *t) {
+  float *h = malloc(t->n * sizeof *h);
+  OK(dnacl_tensor_read(ctx, t, h));
+  return h;
+}
+
+/* Finite-difference check of an analytic gradient. loss(user) must evaluate the scalar
+ * L(x) on the device from the host array x (which this function perturbs in place,
+ * restoring it afterwards). Checks n_probe elements spread over x with central differences
+ * of step eps, in float32, so the tolerance must allow for O(eps^2) truncation and
+ * rounding of about 1e-7 * |L| / eps. */
+typedef double (*fd_loss_fn)(void *user);
+static inline void fd_check(const char *label, float *x, size_t n, const float *grad, fd_loss_fn loss,
+                            void *user, int n_probe, float eps, double atol, double rtol) {
+  int bad = 0;
+  double worst = 0;
+  for (int k = 0; k < n_probe; k++) {
+    size_t i = (size_t)((k * 2654435761u) % (unsigned)n);
+    float keep = x[i];
+    x[i] = keep + eps;
+    double lp = loss(user);
+    x[i] = keep - eps;
+    double lm = loss(user);
+    x[i] = keep;
+    double num = (lp - lm) / (2.0 * eps);
+    double d = fabs(num - grad[i]);
+    if (d > worst) worst = d;
+    if (!(d <= atol + rtol * fabs(num))) {
+      if (!bad) printf("  %s: element %zu analytic %g numeric %g\n", label, i, (double)grad[i], num);
+      bad++;
+    }
+  }
+  printf("  %-40s finite differences: %d probes, max abs diff %.3g%s\n", label, n_probe, worst,
+         bad ? "  FAILED" : "");
+  CHECK(bad == 0, "%s: %d of %d finite-difference probes out of tolerance", label, bad, n_probe);
+}
+
+#endif

@@ -188,8 +188,9 @@ class ConvModelV2(nn.Module):
         return {n: self._get(a).detach().cpu().double().numpy().copy() for n, a in PARAM_MAP}
 
     def grads_dnacl(self):
-        return {n: self._get(a).grad.detach().cpu().double().numpy().copy() for n in TRAINABLE_NAMES
-                for a in [dict(PARAM_MAP)[n]]}
+        """dnacl name -> float64 numpy gradient, for each trainable parameter."""
+        attr = dict(PARAM_MAP)
+        return {n: self._get(attr[n]).grad.detach().cpu().double().numpy().copy() for n in TRAINABLE_NAMES}
 
     def load_dnacl(self, state):
         """Copy arrays from a dnacl-named dict (e.g. load_safetensors(...)[0]) into the model."""

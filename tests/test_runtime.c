@@ -83,7 +83,7 @@ static void test_safetensors_roundtrip(void) {
   float a[6] = {1, 2, 3, 4, 5, 6}, b[1] = {-7.5f};
   dnacl_st_tensor t[2] = {{"conv1.w", 2, {2, 3}, 6, a}, {"loss \"q\"", 1, {1}, 1, b}};
   const char *k[1] = {"model"}, *v[1] = {"layers:\n  - conv1d"};
-  const char *path = "build/test_roundtrip.safetensors";
+  const char *path = DNACL_TEST_TMPDIR "/roundtrip.safetensors";
   OK(dnacl_st_save(path, t, 2, k, v, 1));
   dnacl_safetensors f;
   OK(dnacl_st_load(path, &f));
@@ -93,11 +93,11 @@ static void test_safetensors_roundtrip(void) {
   CHECK(dnacl_st_get(&f, "loss \"q\"") && dnacl_st_get(&f, "loss \"q\"")->data[0] == -7.5f, "escaped name");
   CHECK(dnacl_st_meta(&f, "model") && !strcmp(dnacl_st_meta(&f, "model"), v[0]), "metadata back");
   dnacl_st_free(&f);
-  FILE *fp = fopen("build/test_bad.safetensors", "wb");
+  FILE *fp = fopen(DNACL_TEST_TMPDIR "/bad.safetensors", "wb");
   fwrite("\x10\0\0\0\0\0\0\0{\"x\":{\"dtype\":", 1, 22, fp);
   fclose(fp);
-  dnacl_status s = dnacl_st_load("build/test_bad.safetensors", &f);
-  CHECK(s == DNACL_ERR_PARSE && strstr(dnacl_last_error(), "test_bad"), "truncated file: %s", dnacl_last_error());
+  dnacl_status s = dnacl_st_load(DNACL_TEST_TMPDIR "/bad.safetensors", &f);
+  CHECK(s == DNACL_ERR_PARSE && strstr(dnacl_last_error(), "bad.safetensors"), "truncated file: %s", dnacl_last_error());
 }
 
 int main(void) {

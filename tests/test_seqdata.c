@@ -9,7 +9,7 @@
 #include "dnacl.h"
 #include "io/seqdata.h"
 
-#define TMPDIR "build/test_seqdata"
+#define TMPDIR DNACL_TEST_TMPDIR "/seqdata"
 
 /* The expected row of a sequence, built here independently of the library's encoder:
  * 'N' is n_value in all four channels, '0' marks a padding column (all zeros). */

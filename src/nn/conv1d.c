@@ -1,0 +1,212 @@
+/* 1-D convolution (PyTorch's conv1d, cross-correlation): x (B, Cin, L) -> y (B, Cout, Lout)
+ *   y[b, o, p] = b[o] + sum_{c, k} w[o, c, k] * x[b, c, p + k*dilation - left]
+ * with padding "same" (left = dilation*(K-1)/2, right = the rest, Lout = L, as PyTorch's
+ * padding='same') or "valid" (no padding, Lout = L - dilation*(K-1)).
+ * Parameters: "w" (Cout, Cin, K), weight decay; "b" (Cout), no decay, if bias.
+ *
+ * Every pass is an implicit GEMM on zero-padded copies (cl/conv1d.cl says why):
+ *   forward  y  = conv(pad(x), w)
+ *   dx          = conv(pad(dy), w flipped along K with Cin and Cout swapped), cropped
+ *   dw          = sum over batch and length of dy x shifted, in a fixed order
+ *   db          = sum over batch and length of dy, in a fixed order
+ * Scratch (l->saved, reallocated only when the batch shape changes):
+ *   saved[0] padded x (B, Cin, xrow)
+ *   saved[1] padded dy (B, Cout, dyrow)
+ *   saved[2] flipped weights (Cin, Cout*K)
+ * The padded x is rebuilt in backward from the x it is given, so backward does not depend
+ * on forward having kept anything. */
+#include <stdio.h>
+
+#include "nn/layer.h"
+
+typedef struct conv1d_cfg {
+  int cin, cout, K, same, dilation, bias;
+} conv1d_cfg;
+
+/* Geometry of one call, derived from the input shape. */
+typedef struct conv_geom {
+  int B, L, Lout, left, span; /* span = dilation*(K-1) */
+  int xrow, dyrow, nchunks;   /* padded row lengths; 16-element chunks covering Lout */
+} conv_geom;
+
+static int max_i(int a, int b) { return a > b ? a : b; }
+
+static dnacl_status check_cfg(const char *name, const conv1d_cfg *c) {
+  if (c->cin < 1 || c->cout < 1)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: channels %d -> %d must both be >= 1", name,
+                      c->cin, c->cout);
+  if (c->K < 1)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: kernel size %d must be >= 1", name, c->K);
+  if (c->dilation < 1)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: dilation %d must be >= 1", name, c->dilation);
+  return DNACL_OK;
+}
+
+static dnacl_status conv1d_infer(const dnacl_layer *l, const dnacl_shape *in, dnacl_shape *out) {
+  const conv1d_cfg *c = l->cfg;
+  DNACL_TRY(check_cfg(l->name, c));
+  if (in->ndim != 3)
+    return dnacl_fail(DNACL_ERR_SHAPE,
+                      "conv1d %s: input must be (batch, channels, length), got rank %d", l->name,
+                      in->ndim);
+  if (in->d[1] != c->cin)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: input has %d channels, the layer expects %d",
+                      l->name, in->d[1], c->cin);
+  long span = (long)c->dilation * (c->K - 1);
+  if (!c->same && span >= in->d[2])
+    return dnacl_fail(DNACL_ERR_SHAPE,
+                      "conv1d %s: valid convolution spanning %ld positions (kernel %d, dilation "
+                      "%d) is longer than the input length %d",
+                      l->name, span + 1, c->K, c->dilation, in->d[2]);
+  if (span > 1 << 20)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: kernel span %ld is too large", l->name, span + 1);
+  *out = *in;
+  out->d[1] = c->cout;
+  out->d[2] = c->same ? in->d[2] : in->d[2] - (int)span;
+  return DNACL_OK;
+}
+
+/* Check x against the layer and t (y or dy) against the output shape; fill g. */
+static dnacl_status geometry(const dnacl_layer *l, const dnacl_tensor *x, const dnacl_tensor *t,
+                             const char *what, conv_geom *g) {
+  const conv1d_cfg *c = l->cfg;
+  dnacl_shape in = dnacl_tensor_shape(x), out;
+  DNACL_TRY(conv1d_infer(l, &in, &out));
+  if (t->n != dnacl_shape_count(&out))
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: %s has %zu elements, expected (%d, %d, %d)",
+                      l->name, what, t->n, out.d[0], out.d[1], out.d[2]);
+  g->B = in.d[0];
+  g->L = in.d[2];
+  g->Lout = out.d[2];
+  g->span = c->dilation * (c->K - 1);
+  g->left = c->same ? g->span / 2 : 0;
+  g->nchunks = (g->Lout + 15) / 16;
+  /* Padded x: [left zeros | x | zeros]. Forward tiles read positions up to
+   * max(Lout, 16) - 1 + span, dw reads up to 16*nchunks - 1 + span. */
+  g->xrow = max_i(g->left + g->L, 16 * g->nchunks + g->span);
+  /* Padded dy: [span zeros | dy | zeros]. dx tiles read up to left + max(L, 16) - 1 + span,
+   * dw reads dy up to span + 16*nchunks - 1 (zeros past Lout). */
+  g->dyrow = max_i(g->left + max_i(g->L, 16) + g->span, g->span + 16 * g->nchunks);
+  size_t big = (size_t)g->B * (size_t)max_i(c->cin, c->cout) * (size_t)max_i(g->xrow, g->dyrow);
+  if (big > 0x7fffffff)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: %zu elements exceed the int index range",
+                      l->name, big);
+  return DNACL_OK;
+}
+
+/* Kernel options per device class: MR output channels per work-item; 8 divides the
+ * chapter's 64 channels and keeps 8 float16 accumulators in AVX-512 registers. A GPU gets
+ * 4 to keep register pressure (64 floats of accumulators) moderate. */
+static const char *opts(const dnacl_ctx *ctx) { return ctx->is_cpu ? "-DMR=8" : "-DMR=4"; }
+static int mr(const dnacl_ctx *ctx) { return ctx->is_cpu ? 8 : 4; }
+
+static dnacl_status pad_rows(dnacl_ctx *ctx, cl_mem src, int rows, int slen, cl_mem dst, int drow,
+                             int left) {
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_pad", &k));
+  size_t g[2] = {(size_t)drow, (size_t)rows};
+  return dnacl_run(ctx, k, 2, g, NULL, "miimii", src, rows, slen, dst, drow, left);
+}
+
+/* out (B, O, P) = conv of in (rows of in_row, channel block C, from offset off) with wt. */
+static dnacl_status igemm(dnacl_ctx *ctx, int B, int O, int C, int K, int dil, int P, cl_mem in,
+                          int in_row, int off, cl_mem wt, cl_mem bias, cl_mem out) {
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_igemm", &k));
+  int m = mr(ctx);
+  size_t g[3] = {(size_t)(P + 15) / 16, (size_t)(O + m - 1) / (size_t)m, (size_t)B};
+  /* Work-groups of up to 4 tiles along the length: they share the input rows in cache. */
+  size_t loc[3] = {g[0] < 4 ? g[0] : 4, 1, 1};
+  return dnacl_run(ctx, k, 3, g, loc, "iiiiimiiimmim", O, C, K, dil, P, in, C * in_row, in_row,
+                   off, wt, bias ? bias : wt, bias ? 1 : 0, out);
+}
+
+static dnacl_status conv1d_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
+                                   dnacl_tensor *y, int train) {
+  (void)train;
+  const conv1d_cfg *c = l->cfg;
+  conv_geom g = {0};
+  DNACL_TRY(geometry(l, x, y, "output", &g));
+  int xs[3] = {g.B, c->cin, g.xrow};
+  DNACL_TRY(dnacl_layer_scratch(l, ctx, 0, 3, xs));
+  DNACL_TRY(pad_rows(ctx, x->buf, g.B * c->cin, g.L, l->saved[0].buf, g.xrow, g.left));
+  return igemm(ctx, g.B, c->cout, c->cin, c->K, c->dilation, g.Lout, l->saved[0].buf, g.xrow, 0,
+               l->params[0].value.buf, c->bias ? l->params[1].value.buf : NULL, y->buf);
+}
+
+static dnacl_status conv1d_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
+                                    const dnacl_tensor *y, const dnacl_tensor *dy, dnacl_tensor *dx,
+                                    int param_grads) {
+  (void)y;
+  const conv1d_cfg *c = l->cfg;
+  conv_geom g = {0};
+  DNACL_TRY(geometry(l, x, dy, "upstream gradient", &g));
+  if (dx && dx->n != x->n)
+    return dnacl_fail(DNACL_ERR_SHAPE, "conv1d %s: input gradient has %zu elements, input %zu",
+                      l->name, dx->n, x->n);
+  if (!dx && !param_grads) return DNACL_OK;
+  const int K = c->K, d = c->dilation;
+  int dys[3] = {g.B, c->cout, g.dyrow};
+  DNACL_TRY(dnacl_layer_scratch(l, ctx, 1, 3, dys));
+  cl_mem dyp = l->saved[1].buf;
+  DNACL_TRY(pad_rows(ctx, dy->buf, g.B * c->cout, g.Lout, dyp, g.dyrow, g.span));
+  cl_mem w = l->params[0].value.buf;
+  if (dx) {
+    /* dx[b, c, p] = sum_{o, k'} w[o, c, K-1-k'] * dyp[b, o, left + p + k'*d]. */
+    int ws[2] = {c->cin, c->cout * K};
+    DNACL_TRY(dnacl_layer_scratch(l, ctx, 2, 2, ws));
+    cl_kernel k;
+    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_flip", &k));
+    size_t gw = (size_t)c->cout * c->cin * K;
+    DNACL_TRY(dnacl_run(ctx, k, 1, &gw, NULL, "miiim", w, c->cout, c->cin, K, l->saved[2].buf));
+    DNACL_TRY(igemm(ctx, g.B, c->cin, c->cout, K, d, g.L, dyp, g.dyrow, g.left, l->saved[2].buf,
+                    NULL, dx->buf));
+  }
+  if (!param_grads) return DNACL_OK;
+  int xs[3] = {g.B, c->cin, g.xrow};
+  DNACL_TRY(dnacl_layer_scratch(l, ctx, 0, 3, xs));
+  DNACL_TRY(pad_rows(ctx, x->buf, g.B * c->cin, g.L, l->saved[0].buf, g.xrow, g.left));
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_dw", &k));
+  /* 4 x 4 dot products per work-item (16 float16 accumulators, 8 vectors loaded). */
+  int CK = c->cin * K;
+  size_t gd[2] = {(size_t)(CK + 3) / 4, (size_t)(c->cout + 3) / 4};
+  size_t ld[2] = {gd[0] < 4 ? gd[0] : 4, 1};
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "iiiiiimiiimiim", c->cout, c->cin, K, d, g.B, g.nchunks,
+                      dyp, c->cout * g.dyrow, g.dyrow, g.span, l->saved[0].buf, c->cin * g.xrow,
+                      g.xrow, l->params[0].grad.buf));
+  if (c->bias) {
+    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_db", &k));
+    size_t gb = (size_t)c->cout;
+    DNACL_TRY(dnacl_run(ctx, k, 1, &gb, NULL, "iiimm", c->cout, g.Lout, g.B, dy->buf,
+                        l->params[1].grad.buf));
+  }
+  return DNACL_OK;
+}
+
+static const dnacl_layer_ops conv1d_ops = {
+    .kind = "conv1d",
+    .infer = conv1d_infer,
+    .forward = conv1d_forward,
+    .backward = conv1d_backward,
+    .backward_rescale = NULL, /* linear: backward is already exact for DeepLIFT */
+    .destroy = NULL,          /* scratch lives in l->saved */
+};
+
+dnacl_status dnacl_conv1d_new(dnacl_ctx *ctx, const char *name, int cin, int cout, int kernel,
+                              int same_padding, int dilation, int bias, dnacl_layer **out) {
+  *out = NULL;
+  conv1d_cfg cfg = {cin, cout, kernel, same_padding ? 1 : 0, dilation, bias ? 1 : 0};
+  DNACL_TRY(check_cfg(name, &cfg));
+  dnacl_layer *l;
+  DNACL_TRY(dnacl_layer_alloc(&conv1d_ops, name, &cfg, sizeof cfg, &l));
+  int ws[3] = {cout, cin, kernel};
+  dnacl_status s = dnacl_layer_add_param(l, ctx, "w", 3, ws, 1, 1, NULL);
+  if (s == DNACL_OK && bias) s = dnacl_layer_add_param(l, ctx, "b", 1, &cout, 1, 0, NULL);
+  if (s != DNACL_OK) {
+    dnacl_layer_free(l);
+    return s;
+  }
+  *out = l;
+  return DNACL_OK;
+}

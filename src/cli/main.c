@@ -6,7 +6,8 @@
 
 static const dnacl_command commands[] = {
     {"devices", "list OpenCL devices; the chosen one is marked", cmd_devices},
-    {"selftest", "run every kernel family once on the chosen device", cmd_selftest},
+    {"selftest", "build every kernel family on the chosen device", cmd_selftest},
+    {"bench", "training and inference throughput of a model", cmd_bench},
 };
 
 static void usage(FILE *f) {

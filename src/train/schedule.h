@@ -82,7 +82,7 @@ double dnacl_plateau_scale(const dnacl_plateau *p);
  * min_delta, mode): a value improves on the best if it beats it by more than min_delta
  * (mode max: v - min_delta > best); the best value and the step it was seen at are kept;
  * stop is set once `patience` evaluations in a row have not improved (patience 0 stops at
- * the first that does not). NaN never improves. */
+ * the first that does not) and stays set. NaN never improves. */
 typedef struct dnacl_early_stop {
   dnacl_metric_mode mode;
   int patience;       /* >= 0 */

@@ -16,4 +16,5 @@ int cli_common_option(int argc, char **argv, int *i, cli_common *c);
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_train(int argc, char **argv);
 #endif

@@ -7,6 +7,7 @@
 static const dnacl_command commands[] = {
     {"devices", "list OpenCL devices; the chosen one is marked", cmd_devices},
     {"selftest", "build every kernel family on the chosen device", cmd_selftest},
+    {"train", "train a model file on sequences into a run directory", cmd_train},
     {"bench", "training and inference throughput of a model", cmd_bench},
 };
 

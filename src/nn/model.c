@@ -77,14 +77,14 @@ dnacl_status dnacl_model_build(dnacl_ctx *ctx, dnacl_model_spec *spec, dnacl_mod
     char a[64], b[64];
     s = build_layer(ctx, ls, in, &nd->layer);
     if (s == DNACL_ERR_SHAPE && !nd->layer) {
-      s = dnacl_model_spec_error(&m->spec, ls->line, ls->col, "layer %s needs an input (channels, length), got %s",
+      s = dnacl_model_spec_fail(&m->spec, DNACL_ERR_SHAPE, ls->line, ls->col, "layer %s needs an input (channels, length), got %s",
                                  ls->name, shape_str(in, a, sizeof a));
       break;
     }
     if (s != DNACL_OK) {
       char msg[1024];
       snprintf(msg, sizeof msg, "%s", dnacl_last_error());
-      s = dnacl_model_spec_error(&m->spec, ls->line, ls->col, "%s", msg);
+      s = dnacl_model_spec_fail(&m->spec, DNACL_ERR_SHAPE, ls->line, ls->col, "%s", msg);
       break;
     }
     if (ls->kind == DNACL_L_RESIDUAL_BEGIN) {
@@ -92,7 +92,7 @@ dnacl_status dnacl_model_build(dnacl_ctx *ctx, dnacl_model_spec *spec, dnacl_mod
       m->shapes[i + 1] = *in;
     } else if (ls->kind == DNACL_L_RESIDUAL_END) {
       if (n_open == 0) {
-        s = dnacl_model_spec_error(&m->spec, ls->line, ls->col, "residual end without a beginning");
+        s = dnacl_model_spec_fail(&m->spec, DNACL_ERR_SHAPE, ls->line, ls->col, "residual end without a beginning");
         break;
       }
       int bgn = open[--n_open];
@@ -109,7 +109,7 @@ dnacl_status dnacl_model_build(dnacl_ctx *ctx, dnacl_model_spec *spec, dnacl_mod
       if (s != DNACL_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", dnacl_last_error());
-        s = dnacl_model_spec_error(&m->spec, ls->line, ls->col, "%s", msg);
+        s = dnacl_model_spec_fail(&m->spec, DNACL_ERR_SHAPE, ls->line, ls->col, "%s", msg);
         break;
       }
       if (ls->kind == DNACL_L_DROPOUT || ls->kind == DNACL_L_TRANSFORMER) nd->dropout_index = n_dropout++;

@@ -1,5 +1,8 @@
 #ifndef DNACL_CLI_COMMANDS_H
 #define DNACL_CLI_COMMANDS_H
+#include "io/seqdata.h"
+#include "nn/model.h"
+
 typedef struct dnacl_command {
   const char *name, *help;
   int (*run)(int argc, char **argv);  /* argv[0] is the command name */
@@ -17,4 +20,27 @@ int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_model(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+
+/* eval and predict read a run on data the same way (cmd_eval.c). */
+typedef struct cli_run_opts {
+  cli_common cc;
+  const char *run, *data, *split, *which, *out;
+  int batch, json;
+  dnacl_load_opts load;
+  int n_value_given, pad_given, crop_given;
+} cli_run_opts;
+/* Parse the shared options (--run --data --split --which --batch --n-value --pad --crop
+ * --labels, --json when json_ok, --out when out_ok). Returns -1 to go on, else the exit
+ * code (0 after --help, 2 for a usage error). */
+int cli_run_parse(const char *cmd, const char *usage, int json_ok, int out_ok, int argc, char **argv,
+                  cli_run_opts *o);
+/* Take the N encoding and pad/crop from RUN/config.tsv where not given (so the data is seen
+ * as training saw it), load the checkpoint and the data and check they fit each other.
+ * default_split: the split used when --split is not given and the file has it (NULL: all).
+ * Returns 0 or an exit code after printing the error; on 0 the caller owns *ctx, *m, *set. */
+int cli_run_open(const char *cmd, cli_run_opts *o, const char *default_split, int allow_unlabelled,
+                 dnacl_ctx **ctx, dnacl_model **m, dnacl_seqset *set);
 #endif

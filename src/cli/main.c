@@ -9,6 +9,9 @@ static const dnacl_command commands[] = {
     {"selftest", "build every kernel family on the chosen device", cmd_selftest},
     {"train", "train a model file on sequences into a run directory", cmd_train},
     {"bench", "training and inference throughput of a model", cmd_bench},
+    {"model", "show a model file's layers, shapes and parameters", cmd_model},
+    {"eval", "loss, accuracy, AUROC, AUPR of a trained run on data", cmd_eval},
+    {"predict", "probabilities of a trained run for every sequence, as TSV", cmd_predict},
 };
 
 static void usage(FILE *f) {

@@ -80,6 +80,30 @@ __kernel void gemm_ref(GEMM_ARGS, int trans_a, int trans_b) {
 
 #if defined(DNACL_CPU) || defined(GEMM_CPU_KERNEL)
 
+/* dst_b = src_b^T: src_b is R x C with row stride ld at off + b*stride, dst_b is C x R
+ * contiguous at b*R*C. Used on the CPU to turn a product whose operands are laid out badly
+ * for the register-tiled kernels into A B^T (see src/nn/gemm.c). 16 x 16 tiles through a
+ * private buffer: rows are read as whole vectors, columns written as contiguous runs. */
+__kernel void gemm_transpose(int R, int Cc, __global const float *src, uint off, uint stride,
+                             int ld, __global float *dst) {
+  const int c0 = get_global_id(0) * 16, r0 = get_global_id(1) * 16;
+  if (c0 >= Cc || r0 >= R) return;
+  src += (size_t)off + get_global_id(2) * (size_t)stride;
+  dst += get_global_id(2) * (size_t)R * Cc;
+  const int nr = min(16, R - r0), nc = min(16, Cc - c0);
+  float t[16][16];
+  if (nc == 16) {
+    for (int i = 0; i < nr; i++) vstore16(vload16(0, src + (size_t)(r0 + i) * ld + c0), 0, t[i]);
+  } else {
+    for (int i = 0; i < nr; i++)
+      for (int j = 0; j < nc; j++) t[i][j] = src[(size_t)(r0 + i) * ld + c0 + j];
+  }
+  for (int j = 0; j < nc; j++) {
+    __global float *d = dst + (size_t)(c0 + j) * R + r0;
+    for (int i = 0; i < nr; i++) d[i] = t[i][j];
+  }
+}
+
 /* First row (or column) of the tile that work-item t computes: tiles of width w start at
  * t*w, except one that would overrun `len`, which is shifted back to end at len (and to 0
  * when len < w). */

@@ -122,6 +122,12 @@ static void run_path(dnacl_ctx *ctx, const char *path, int full) {
     one(ctx, &st, ta, tb, 65, 33, 5, 4, 1, 5, -1.25f, 1.0f);
     one(ctx, &st, ta, tb, 127, 64, 64, 2, 7, 0, 1.0f, 0.75f);
     one(ctx, &st, ta, tb, 5, 127, 33, 5, 2, 1, 2.0f, 0.0f);
+    /* Big enough (M N K >= 2^24) for the CPU path to transpose operands first, with
+     * leading dimensions that are multiples of 256 (the cache-conflicting case) and not. */
+    if (full) {
+      one(ctx, &st, ta, tb, 256, 256, 256, 1, 0, 0, 1.0f, 0.0f);
+      one(ctx, &st, ta, tb, 130, 300, 513, 2, 1, 9, 1.0f, 1.0f);
+    }
     /* K == 0: C = beta C. */
     one(ctx, &st, ta, tb, 5, 33, 0, 2, 1, 3, 1.0f, 0.5f);
     one(ctx, &st, ta, tb, 5, 33, 0, 1, 0, 0, 1.0f, 0.0f);

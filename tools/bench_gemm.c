@@ -6,12 +6,16 @@
  *      tools/bench_gemm.c build/libdnacl.a -lOpenCL -lyaml -lhdf5_serial -lm -o build/bench_gemm
  * Run: bench_gemm                       the standard table
  *      bench_gemm M N K [ta tb batch]   one shape
+ *      bench_gemm layers [batch]        ms per forward / backward of the chapter's conv and
+ *                                       dense layers (backward with dx and parameter grads)
  * Prints: gemm  label  M N K ta tb batch  best GFLOP/s (ms per call)  median GFLOP/s */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "nn/gemm.h"
+#include "nn/layer.h"
 
 static double now(void) {
   struct timespec t;
@@ -79,10 +83,98 @@ static void bench(dnacl_ctx *ctx, const char *label, int M, int N, int K, int ta
   dnacl_tensor_free(&c);
 }
 
+/* Best and median seconds of f over repeated calls (at least 0.5 s or 5 calls). */
+typedef dnacl_status (*step_fn)(void *);
+static void timeit(dnacl_ctx *ctx, step_fn f, void *u, double *best, double *median) {
+  double t[400];
+  int reps = 0;
+  TRY(f(u));
+  TRY(dnacl_finish(ctx));
+  double t0 = now();
+  do {
+    double t1 = now();
+    TRY(f(u));
+    TRY(dnacl_finish(ctx));
+    t[reps++] = now() - t1;
+  } while ((now() - t0 < 0.5 || reps < 5) && reps < 400);
+  for (int i = 1; i < reps; i++)
+    for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+      double x = t[j];
+      t[j] = t[j - 1];
+      t[j - 1] = x;
+    }
+  *best = t[0];
+  *median = t[reps / 2];
+}
+
+typedef struct layer_run {
+  dnacl_ctx *ctx;
+  dnacl_layer *l;
+  dnacl_tensor x, y, dy, dx;
+} layer_run;
+
+static dnacl_status fwd(void *u) {
+  layer_run *r = u;
+  return r->l->ops->forward(r->l, r->ctx, &r->x, &r->y, 1);
+}
+static dnacl_status bwd(void *u) {
+  layer_run *r = u;
+  return r->l->ops->backward(r->l, r->ctx, &r->x, &r->y, &r->dy, &r->dx, 1);
+}
+
+/* flops: multiply-adds x 2 of one forward; backward does twice that (dx and dw). */
+static void bench_layer(dnacl_ctx *ctx, const char *label, dnacl_layer *l, int ndim, const int *xs,
+                        double flops) {
+  layer_run r = {ctx, l, {0}, {0}, {0}, {0}};
+  TRY(dnacl_tensor_alloc(ctx, &r.x, ndim, xs));
+  TRY(dnacl_tensor_alloc(ctx, &r.dx, ndim, xs));
+  dnacl_shape in = dnacl_tensor_shape(&r.x), out;
+  TRY(l->ops->infer(l, &in, &out));
+  TRY(dnacl_tensor_alloc(ctx, &r.y, out.ndim, out.d));
+  TRY(dnacl_tensor_alloc(ctx, &r.dy, out.ndim, out.d));
+  TRY(dnacl_tensor_fill(ctx, &r.x, 0.5f));
+  TRY(dnacl_tensor_fill(ctx, &r.dy, 0.25f));
+  for (int i = 0; i < l->n_params; i++) TRY(dnacl_tensor_fill(ctx, &l->params[i].value, 0.01f));
+  double fb, fm, bb, bm;
+  timeit(ctx, fwd, &r, &fb, &fm);
+  timeit(ctx, bwd, &r, &bb, &bm);
+  printf("layer\t%-24s\tforward best %.3f ms (%.1f GFLOP/s) median %.3f ms\tbackward best %.3f ms "
+         "(%.1f GFLOP/s) median %.3f ms\n",
+         label, fb * 1e3, flops / fb * 1e-9, fm * 1e3, bb * 1e3, 2 * flops / bb * 1e-9, bm * 1e3);
+  fflush(stdout);
+  dnacl_tensor_free(&r.x);
+  dnacl_tensor_free(&r.y);
+  dnacl_tensor_free(&r.dy);
+  dnacl_tensor_free(&r.dx);
+  dnacl_layer_free(l);
+}
+
+static void bench_layers(dnacl_ctx *ctx, int B) {
+  dnacl_layer *l;
+  char label[64];
+  snprintf(label, sizeof label, "conv1 4->64 k10 L200 B%d", B);
+  TRY(dnacl_conv1d_new(ctx, "conv1", 4, 64, 10, 1, 1, 1, &l));
+  bench_layer(ctx, label, l, 3, (int[]){B, 4, 200}, 2.0 * B * 64 * 40 * 200);
+  snprintf(label, sizeof label, "conv2 64->64 k10 L100 B%d", B);
+  TRY(dnacl_conv1d_new(ctx, "conv2", 64, 64, 10, 1, 1, 1, &l));
+  bench_layer(ctx, label, l, 3, (int[]){B, 64, 100}, 2.0 * B * 64 * 640 * 100);
+  snprintf(label, sizeof label, "dense1 3200->128 B%d", B);
+  TRY(dnacl_dense_new(ctx, "dense1", 3200, 128, 1, &l));
+  bench_layer(ctx, label, l, 3, (int[]){B, 64, 50}, 2.0 * B * 3200 * 128);
+  snprintf(label, sizeof label, "dense2 128->64 B%d", B);
+  TRY(dnacl_dense_new(ctx, "dense2", 128, 64, 1, &l));
+  bench_layer(ctx, label, l, 2, (int[]){B, 128}, 2.0 * B * 128 * 64);
+  snprintf(label, sizeof label, "dense3 64->1 B%d", B);
+  TRY(dnacl_dense_new(ctx, "dense3", 64, 1, 1, &l));
+  bench_layer(ctx, label, l, 2, (int[]){B, 64}, 2.0 * B * 64);
+}
+
 int main(int argc, char **argv) {
   dnacl_ctx *ctx;
   TRY(dnacl_ctx_create(NULL, 0, &ctx));
-  if (argc >= 4) {
+  if (argc >= 2 && !strcmp(argv[1], "layers")) {
+    bench_layers(ctx, argc > 2 ? atoi(argv[2]) : 32);
+  } else if (argc >= 4) {
     bench(ctx, "custom", atoi(argv[1]), atoi(argv[2]), atoi(argv[3]), argc > 4 ? atoi(argv[4]) : 0,
           argc > 5 ? atoi(argv[5]) : 0, argc > 6 ? atoi(argv[6]) : 1);
   } else {

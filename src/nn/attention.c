@@ -31,8 +31,8 @@
 dnacl_status dnacl_attn_bcl_to_cbl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, int B, int C, int L);
 dnacl_status dnacl_attn_cbl_to_bcl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, cl_mem bias, int B,
                                    int C, int L);
-dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int C, int N,
-                                 int rows);
+dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int B, int C,
+                                 int N);
 dnacl_status dnacl_attn_channel_sum(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem out, int B, int C,
                                     int L);
 
@@ -81,12 +81,13 @@ dnacl_status dnacl_attn_cbl_to_bcl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, cl_me
                    L);
 }
 
-dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int C, int N,
-                                 int rows) {
+/* x (B, C, N) at element off += bias[c]. */
+dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int B, int C,
+                                 int N) {
   cl_kernel k;
   DNACL_TRY(get_kernel(ctx, "attn_add_bias", &k));
-  size_t g[2] = {(size_t)N, (size_t)rows};
-  return dnacl_run(ctx, k, 2, g, NULL, "mimiii", x, (int)off, bias, C, N, rows);
+  size_t g[3] = {(size_t)N, (size_t)C, (size_t)B};
+  return dnacl_run(ctx, k, 3, g, NULL, "mimii", x, (int)off, bias, C, N);
 }
 
 dnacl_status dnacl_attn_channel_sum(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem out, int B, int C,
@@ -155,7 +156,7 @@ static dnacl_status attn_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_ten
     dnacl_gemm_args g = {.M = C, .N = (int)T, .K = C, .lda = C, .ldb = (int)T, .ldc = (int)T,
                          .off_c = i * CT, .alpha = 1.0f, .beta = 0.0f};
     DNACL_TRY(dnacl_gemm(ctx, p[P_WQ + 2 * i].value.buf, X, QKV, &g));
-    DNACL_TRY(dnacl_attn_add_bias(ctx, QKV, i * CT, p[P_BQ + 2 * i].value.buf, C, (int)T, C));
+    DNACL_TRY(dnacl_attn_add_bias(ctx, QKV, i * CT, p[P_BQ + 2 * i].value.buf, 1, C, (int)T));
   }
   const float scale = 1.0f / sqrtf((float)D);
   for (int h = 0; h < H; h++) { /* S_bh (L, L) = Q_bh^T K_bh * scale, batched over b */

@@ -30,8 +30,8 @@
 
 /* Layout helpers in src/nn/attention.c (kernels in cl/attention.cl). */
 dnacl_status dnacl_attn_bcl_to_cbl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, int B, int C, int L);
-dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int C, int N,
-                                 int rows);
+dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int B, int C,
+                                 int N);
 dnacl_status dnacl_attn_channel_sum(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem out, int B, int C,
                                     int L);
 
@@ -173,7 +173,7 @@ static dnacl_status tf_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tenso
   DNACL_TRY(dnacl_op_add(ctx, x, m, h));
   DNACL_TRY(s[SUB_LN2]->ops->forward(s[SUB_LN2], ctx, h, u, train));
   DNACL_TRY(token_dense(ctx, l->params[P_W1].value.buf, u->buf, z->buf, B, F, C, L, 0, 0.0f));
-  DNACL_TRY(dnacl_attn_add_bias(ctx, z->buf, 0, l->params[P_B1].value.buf, F, L, B * F));
+  DNACL_TRY(dnacl_attn_add_bias(ctx, z->buf, 0, l->params[P_B1].value.buf, B, F, L));
   DNACL_TRY(s[SUB_ACT]->ops->forward(s[SUB_ACT], ctx, z, g, train));
   if (c->dropped) {
     s[SUB_DROP]->seed = l->seed;
@@ -182,7 +182,7 @@ static dnacl_status tf_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tenso
   /* y = h + W2 d + b2: the residual is the GEMM's accumulator (beta 1). */
   DNACL_TRY(dnacl_tensor_copy(ctx, y, h));
   DNACL_TRY(token_dense(ctx, l->params[P_W2].value.buf, d->buf, y->buf, B, C, F, L, 0, 1.0f));
-  return dnacl_attn_add_bias(ctx, y->buf, 0, l->params[P_B2].value.buf, C, L, B * C);
+  return dnacl_attn_add_bias(ctx, y->buf, 0, l->params[P_B2].value.buf, B, C, L);
 }
 
 static dnacl_status tf_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,

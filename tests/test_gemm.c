@@ -128,7 +128,8 @@ static void run_path(dnacl_ctx *ctx, const char *path, int full) {
       one(ctx, &st, ta, tb, 256, 256, 256, 1, 0, 0, 1.0f, 0.0f);
       one(ctx, &st, ta, tb, 130, 300, 513, 2, 1, 9, 1.0f, 1.0f);
     }
-    /* K == 0: C = beta C. */
+    /* alpha == 0 and K == 0: C = beta C. */
+    one(ctx, &st, ta, tb, 33, 5, 64, 1, 0, 0, 0.0f, 0.5f);
     one(ctx, &st, ta, tb, 5, 33, 0, 2, 1, 3, 1.0f, 0.5f);
     one(ctx, &st, ta, tb, 5, 33, 0, 1, 0, 0, 1.0f, 0.0f);
   }

@@ -100,16 +100,35 @@ static dnacl_status geometry(const dnacl_layer *l, const dnacl_tensor *x, const 
   return DNACL_OK;
 }
 
-/* Kernel options per device class: MR output channels per work-item; 8 divides the
- * chapter's 64 channels and keeps 8 float16 accumulators in AVX-512 registers. A GPU gets
- * 4 to keep register pressure (64 floats of accumulators) moderate. */
-static const char *opts(const dnacl_ctx *ctx) { return ctx->is_cpu ? "-DMR=8" : "-DMR=4"; }
-static int mr(const dnacl_ctx *ctx) { return ctx->is_cpu ? 8 : 4; }
+/* Register blocks per device class.
+ * conv1d_igemm: MR output channels x 16 positions per work-item. CPU: 8 divides the
+ * chapter's 64 channels and keeps 8 float16 accumulators in AVX-512 registers (4, 6, 10, 12
+ * and 14 measured slower on conv2); 4 when there are at most 4 output channels (dx of the
+ * one-hot first layer), where 8 would compute half a block for nothing.
+ * conv1d_dw: DW x DW dot products of 16 lanes per work-item: 4 on the CPU (16 accumulators
+ * + 8 loaded vectors of the 32 registers).
+ * A GPU gets 4 and 2 to keep register pressure moderate (64 floats of accumulators). */
+static int mr(const dnacl_ctx *ctx, int O) { return ctx->is_cpu && O > 4 ? 8 : 4; }
+static int dw_block(const dnacl_ctx *ctx) { return ctx->is_cpu ? 4 : 2; }
+/* Program options for a kernel with O output rows; the small kernels (pad, flip, db) live
+ * in the same program as the main ones, so they ask for the common O of 8. */
+static const char *opts(const dnacl_ctx *ctx, int O) {
+  if (!ctx->is_cpu) return "-DMR=4 -DDM=2 -DDN=2";
+  return mr(ctx, O) == 8 ? "-DMR=8 -DDM=4 -DDN=4" : "-DMR=4 -DDM=4 -DDN=4";
+}
+/* Work-group size along the first dimension: on the CPU, 4 tiles along the length share
+ * their input rows in cache; a GPU chooses for itself (NULL local size). */
+static const size_t *local_size(const dnacl_ctx *ctx, size_t *loc, size_t g0) {
+  if (!ctx->is_cpu) return NULL;
+  loc[0] = g0 < 4 ? g0 : 4;
+  loc[1] = loc[2] = 1;
+  return loc;
+}
 
 static dnacl_status pad_rows(dnacl_ctx *ctx, cl_mem src, int rows, int slen, cl_mem dst, int drow,
                              int left) {
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_pad", &k));
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_pad", &k));
   size_t g = (size_t)rows;
   return dnacl_run(ctx, k, 1, &g, NULL, "miimii", src, rows, slen, dst, drow, left);
 }
@@ -118,12 +137,10 @@ static dnacl_status pad_rows(dnacl_ctx *ctx, cl_mem src, int rows, int slen, cl_
 static dnacl_status igemm(dnacl_ctx *ctx, int B, int O, int C, int K, int dil, int P, cl_mem in,
                           int in_row, int off, cl_mem wt, cl_mem bias, cl_mem out) {
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_igemm", &k));
-  int m = mr(ctx);
-  size_t g[3] = {(size_t)(P + 15) / 16, (size_t)(O + m - 1) / (size_t)m, (size_t)B};
-  /* Work-groups of up to 4 tiles along the length: they share the input rows in cache. */
-  size_t loc[3] = {g[0] < 4 ? g[0] : 4, 1, 1};
-  return dnacl_run(ctx, k, 3, g, loc, "iiiiimiiimmim", O, C, K, dil, P, in, C * in_row, in_row,
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, O), "conv1d_igemm", &k));
+  int m = mr(ctx, O);
+  size_t g[3] = {(size_t)(P + 15) / 16, (size_t)(O + m - 1) / (size_t)m, (size_t)B}, loc[3];
+  return dnacl_run(ctx, k, 3, g, local_size(ctx, loc, g[0]), "iiiiimiiimmim", O, C, K, dil, P, in, C * in_row, in_row,
                    off, wt, bias ? bias : wt, bias ? 1 : 0, out);
 }
 
@@ -163,7 +180,7 @@ static dnacl_status conv1d_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_
     int ws[2] = {c->cin, c->cout * K};
     DNACL_TRY(dnacl_layer_scratch(l, ctx, 2, 2, ws));
     cl_kernel k;
-    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_flip", &k));
+    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_flip", &k));
     size_t gw = (size_t)c->cout * c->cin * K;
     DNACL_TRY(dnacl_run(ctx, k, 1, &gw, NULL, "miiim", w, c->cout, c->cin, K, l->saved[2].buf));
     DNACL_TRY(igemm(ctx, g.B, c->cin, c->cout, K, d, g.L, dyp, g.dyrow,
@@ -175,16 +192,14 @@ static dnacl_status conv1d_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_
   DNACL_TRY(dnacl_layer_scratch(l, ctx, 0, 3, xs));
   DNACL_TRY(pad_rows(ctx, x->buf, g.B * c->cin, g.L, l->saved[0].buf, g.xrow, g.left));
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_dw", &k));
-  /* 4 x 4 dot products per work-item (16 float16 accumulators, 8 vectors loaded). */
-  int CK = c->cin * K;
-  size_t gd[2] = {(size_t)(CK + 3) / 4, (size_t)(c->cout + 3) / 4};
-  size_t ld[2] = {gd[0] < 4 ? gd[0] : 4, 1};
-  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "iiiiiimiiimiim", c->cout, c->cin, K, d, g.B, g.nchunks,
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_dw", &k));
+  int CK = c->cin * K, bw = dw_block(ctx);
+  size_t gd[2] = {(size_t)(CK + bw - 1) / (size_t)bw, (size_t)(c->cout + bw - 1) / (size_t)bw}, ld[3];
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, local_size(ctx, ld, gd[0]), "iiiiiimiiimiim", c->cout, c->cin, K, d, g.B, g.nchunks,
                       dyp, c->cout * g.dyrow, g.dyrow, g.dylead, l->saved[0].buf, c->cin * g.xrow,
                       g.xrow, l->params[0].grad.buf));
   if (c->bias) {
-    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx), "conv1d_db", &k));
+    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_db", &k));
     size_t gb = (size_t)c->cout;
     DNACL_TRY(dnacl_run(ctx, k, 1, &gb, NULL, "iiimiiim", c->cout, g.B, g.nchunks, dyp,
                         c->cout * g.dyrow, g.dyrow, g.dylead, l->params[1].grad.buf));

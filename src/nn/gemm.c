@@ -128,8 +128,9 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
   if (M == 0 || N == 0) return DNACL_OK;
   DNACL_TRY(check_operand("C", c, g->off_c, g->stride_c, batch, M, N, g->ldc));
   const size_t gz = (size_t)batch;
-  if (K == 0) {
-    /* An empty product: C = beta * C. */
+  if (K == 0 || g->alpha == 0.0f) {
+    /* An empty or zero-weighted product: C = beta * C, without reading A or B (as BLAS:
+     * alpha = 0 must not turn an Inf or NaN in A or B into NaN in C). */
     cl_kernel k;
     DNACL_TRY(dnacl_kernel(ctx, "gemm", "", "gemm_scale", &k));
     size_t global[3] = {(size_t)N, (size_t)M, gz}, local[3] = {1, 1, 1};

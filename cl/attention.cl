@@ -2,34 +2,28 @@
  * dense layers (src/nn/transformer.c).
  *
  * The matrix products all go through dnacl_gemm. What is here is the glue around them:
- * layout changes between the activation layout (B, C, L) and the token-major layout
- * (C, B*L) in which one GEMM covers every token of the batch, per-channel bias adds, bias
- * gradients (a deterministic work-group tree reduction, no atomics), and the row softmax
- * of the attention scores with its backward. Every kernel checks its bounds because
- * dnacl_run pads global sizes up to the work-group multiple. */
+ * the change from the activation layout (B, C, L) to the token-major layout (C, B*L) in
+ * which a weight gradient is one GEMM over every token of the batch, per-channel bias adds
+ * and bias gradients (deterministic: no atomics), and the row softmax of the attention
+ * scores with its backward. Every kernel checks its bounds because dnacl_run pads global
+ * sizes up to the work-group multiple. */
 
-/* dst (C, B, L) <- src (B, C, L). Global (L, C, B): consecutive work-items walk along l,
- * so reads and writes are both contiguous. */
-__kernel void attn_bcl_to_cbl(__global const float *src, __global float *dst, int B, int C, int L) {
+/* dst[dst_off + (C, B, L)] <- src (B, C, L): a (B, C, L) tensor made token-major, so that
+ * a weight gradient is one GEMM contracting over all B*L tokens. Global (L, C, B):
+ * consecutive work-items walk along l, so reads and writes are both contiguous. */
+__kernel void attn_bcl_to_cbl(__global const float *src, __global float *dst, int dst_off, int B,
+                              int C, int L) {
   int l = get_global_id(0), c = get_global_id(1), b = get_global_id(2);
   if (l >= L || c >= C || b >= B) return;
-  dst[((size_t)c * B + b) * L + l] = src[((size_t)b * C + c) * L + l];
+  dst[dst_off + ((size_t)c * B + b) * L + l] = src[((size_t)b * C + c) * L + l];
 }
 
-/* dst (B, C, L) <- src (C, B, L) (+ bias[c] when has_bias). The forward output of the
- * attention layer takes its output-projection bias here, saving a pass. */
-__kernel void attn_cbl_to_bcl(__global const float *src, __global float *dst,
-                              __global const float *bias, int has_bias, int B, int C, int L) {
-  int l = get_global_id(0), c = get_global_id(1), b = get_global_id(2);
-  if (l >= L || c >= C || b >= B) return;
-  float v = src[((size_t)c * B + b) * L + l];
-  if (has_bias) v += bias[c];
-  dst[((size_t)b * C + c) * L + l] = v;
-}
-
-/* x[off + (b * C + c) * N + n] += bias[c]: a (C, N) block (B = 1) or a (B, C, L) tensor
- * (N = L). Global (N, C, B). The channel comes from its own dimension rather than as
- * row % C: PoCL did not hoist that modulo, and the kernel ran 5x slower with it. */
+/* x[off + (b * C + c) * N + n] += bias[c] for a (B, C, N) tensor. Two forms, chosen on the
+ * host by device class:
+ * - GPU: one work-item per element, global (N, C, B), so that accesses coalesce. The
+ *   channel comes from its own dimension (a per-element row % C cost 5x on PoCL).
+ * - CPU: one work-item per row of N, a plain loop LLVM vectorises; PoCL ran this 3-5x
+ *   faster than the per-element form for rows of 50. */
 __kernel void attn_add_bias(__global float *x, int off, __global const float *bias, int C,
                             int N) {
   int n = get_global_id(0), c = get_global_id(1), b = get_global_id(2);
@@ -37,12 +31,23 @@ __kernel void attn_add_bias(__global float *x, int off, __global const float *bi
   x[off + ((size_t)b * C + c) * N + n] += bias[c];
 }
 
+__kernel void attn_add_bias_rows(__global float *x, int off, __global const float *bias, int C,
+                                 int N, int rows) {
+  int r = get_global_id(0);
+  if (r >= rows) return;
+  const float v = bias[r % C];
+  __global float *p = x + off + (size_t)r * N;
+  for (int n = 0; n < N; n++) p[n] += v;
+}
+
 /* out[c] = sum over b < B, l < L of x[off + (b * C + c) * L + l]: the gradient of a
- * per-channel bias. One work-group per channel; each work-item sums a fixed strided
- * subset and the group combines the partial sums in a fixed tree, so the result does not
- * depend on scheduling (same bits every run). The local size must be a power of two.
- * Two loops rather than one flat index: an integer division per element made this kernel
- * several times slower on PoCL. */
+ * per-channel bias. Both forms sum in an order fixed by the shape alone, so the result has
+ * the same bits on every run (no atomics).
+ * - GPU: one work-group per channel; each work-item sums a strided subset and the group
+ *   combines the partial sums in a fixed tree. The local size must be a power of two. Two
+ *   loops rather than one flat index: an integer division per element is slow.
+ * - CPU: one work-item per channel, eight lanes of partial sums along each row (PoCL's
+ *   work-group barriers and the short rows made the tree form the slower one there). */
 __kernel void attn_channel_sum(__global const float *x, int off, __global float *out, int B, int C,
                                int L, __local float *tmp) {
   int c = get_group_id(0), lid = get_local_id(0), nl = get_local_size(0);
@@ -58,6 +63,21 @@ __kernel void attn_channel_sum(__global const float *x, int off, __global float 
     barrier(CLK_LOCAL_MEM_FENCE);
   }
   if (lid == 0) out[c] = tmp[0];
+}
+
+__kernel void attn_channel_sum_rows(__global const float *x, int off, __global float *out, int B,
+                                    int C, int L) {
+  int c = get_global_id(0);
+  if (c >= C) return;
+  const int L8 = L & ~7;
+  float8 a8 = (float8)(0.0f);
+  float a1 = 0.0f;
+  for (int b = 0; b < B; b++) {
+    __global const float *row = x + off + ((size_t)b * C + c) * L;
+    for (int l = 0; l < L8; l += 8) a8 += vload8(0, row + l);
+    for (int l = L8; l < L; l++) a1 += row[l];
+  }
+  out[c] = (((a8.s0 + a8.s1) + (a8.s2 + a8.s3)) + ((a8.s4 + a8.s5) + (a8.s6 + a8.s7))) + a1;
 }
 
 /* In-place softmax of each of n_rows rows of length n (the already scaled scores of one

@@ -34,7 +34,8 @@ static double fd_loss(void *user) {
 static int same_bits(const float *a, const float *b, size_t n) { return !memcmp(a, b, n * sizeof *a); }
 
 static void golden_case(dnacl_ctx *ctx, const char *file) {
-  printf("%s\n", file);
+  const char *forced = getenv("DNACL_ATTN_KERNELS");
+  printf("%s%s%s\n", file, forced ? ", bias kernels forced to the form for " : "", forced ? forced : "");
   dnacl_safetensors g = golden_load(file);
   int B = golden_int(&g, "B", 0), C = golden_int(&g, "C", 0), L = golden_int(&g, "L", 0),
       H = golden_int(&g, "H", 0);
@@ -224,6 +225,12 @@ int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   golden_case(ctx, "attention_b1_c64_l50_h4");
   golden_case(ctx, "attention_b5_c32_l13_h2");
+  /* The bias add and bias-gradient kernels have a CPU and a GPU form; run the goldens
+   * through the form this device does not use by default as well. */
+  setenv("DNACL_ATTN_KERNELS", ctx->is_cpu ? "gpu" : "cpu", 1);
+  golden_case(ctx, "attention_b1_c64_l50_h4");
+  golden_case(ctx, "attention_b5_c32_l13_h2");
+  unsetenv("DNACL_ATTN_KERNELS");
   shape_errors(ctx);
   timing(ctx);
   dnacl_ctx_release(ctx);

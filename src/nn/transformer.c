@@ -29,7 +29,8 @@
 #include "nn/ops.h"
 
 /* Layout helpers in src/nn/attention.c (kernels in cl/attention.cl). */
-dnacl_status dnacl_attn_bcl_to_cbl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, int B, int C, int L);
+dnacl_status dnacl_attn_bcl_to_cbl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, size_t dst_off, int B,
+                                   int C, int L);
 dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int B, int C,
                                  int N);
 dnacl_status dnacl_attn_channel_sum(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem out, int B, int C,
@@ -144,8 +145,8 @@ static dnacl_status token_dense(dnacl_ctx *ctx, cl_mem w, cl_mem in, cl_mem out,
  * one GEMM, with no cross-batch sum. */
 static dnacl_status weight_grad(dnacl_ctx *ctx, cl_mem d, cl_mem dt, int M, cl_mem in, cl_mem it,
                                 int N, int B, int L, cl_mem dw) {
-  DNACL_TRY(dnacl_attn_bcl_to_cbl(ctx, d, dt, B, M, L));
-  DNACL_TRY(dnacl_attn_bcl_to_cbl(ctx, in, it, B, N, L));
+  DNACL_TRY(dnacl_attn_bcl_to_cbl(ctx, d, dt, 0, B, M, L));
+  DNACL_TRY(dnacl_attn_bcl_to_cbl(ctx, in, it, 0, B, N, L));
   const int T = B * L;
   dnacl_gemm_args g = {.trans_b = 1, .M = M, .N = N, .K = T, .lda = T, .ldb = T, .ldc = N,
                        .alpha = 1.0f, .beta = 0.0f};

@@ -78,8 +78,6 @@ __kernel void gemm_ref(GEMM_ARGS, int trans_a, int trans_b) {
   put_c(C + (size_t)m * ldc + n, s, alpha, beta);
 }
 
-#if defined(DNACL_CPU) || defined(GEMM_CPU_KERNEL)
-
 /* dst_b = src_b^T: src_b is R x C with row stride ld at off + b*stride, dst_b is C x R
  * contiguous at b*R*C. Used on the CPU to turn a product whose operands are laid out badly
  * for the register-tiled kernels into A B^T (see src/nn/gemm.c). 16 x 16 tiles through a
@@ -103,6 +101,8 @@ __kernel void gemm_transpose(int R, int Cc, __global const float *src, uint off,
     for (int i = 0; i < nr; i++) d[i] = t[i][j];
   }
 }
+
+#if defined(DNACL_CPU) || defined(GEMM_CPU_KERNEL)
 
 /* First row (or column) of the tile that work-item t computes: tiles of width w start at
  * t*w, except one that would overrun `len`, which is shifted back to end at len (and to 0

@@ -3,7 +3,7 @@
  * dimensions, batches with strides and offsets, alpha/beta, and beta == 0 as write-only
  * (C starts as NaN). Every kernel path is checked on this device: the register-tiled CPU
  * kernels, the local-memory GPU kernel (built on a CPU through GEMM_GPU_KERNEL) and the
- * reference kernel, chosen through DNACL_GEMM_KERNEL. */
+ * reference kernel, and CLBlast when the library has it, chosen through DNACL_GEMM_KERNEL. */
 #include "harness.h"
 #include "nn/gemm.h"
 
@@ -163,6 +163,9 @@ int main(void) {
   run_path(ctx, "cpu", 1);
   run_path(ctx, "gpu", 0);
   run_path(ctx, "ref", 0);
+#ifdef DNACL_HAVE_CLBLAST
+  run_path(ctx, "clblast", 0);
+#endif
   test_errors(ctx);
   dnacl_ctx_release(ctx);
   return harness_summary();

@@ -1,10 +1,15 @@
 /* dnacl_gemm: argument checks, kernel choice per device class and transposition, launch.
  * The kernels and the reasons for their shapes are in cl/gemm.cl.
  *
+ * Paths: on a CPU (PoCL) our register-tiled kernels, which beat CLBlast there by 10x
+ * (DESIGN.md); on a GPU CLBlast when the library was built with it (tuned per device,
+ * DNACL_HAVE_CLBLAST), else our local-memory kernel.
+ *
  * Environment knobs, for benchmarks and for testing a path on a device it would not
  * normally run on (tests/test_gemm.c uses them):
- *   DNACL_GEMM_KERNEL=cpu|gpu|ref   force the register-tiled CPU kernels, the local-memory
- *                                   GPU kernel, or the one-element-per-work-item reference.
+ *   DNACL_GEMM_KERNEL=cpu|gpu|ref|clblast   force the register-tiled CPU kernels, the
+ *                                   local-memory GPU kernel, the one-element-per-work-item
+ *                                   reference, or CLBlast (if built in).
  *   DNACL_GEMM_TILES=mr,dm,dn,wg    CPU tile sizes (rows per NN/TN work-item; rows and
  *                                   columns per NT work-item; work-items per group along N). */
 #include "nn/gemm.h"
@@ -13,7 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { PATH_CPU, PATH_GPU, PATH_REF } gemm_path;
+#ifdef DNACL_HAVE_CLBLAST
+#include <clblast_c.h>
+#endif
+
+typedef enum { PATH_CPU, PATH_GPU, PATH_REF, PATH_CLBLAST } gemm_path;
 
 typedef struct {
   gemm_path path;
@@ -25,11 +34,19 @@ static gemm_cfg config(const dnacl_ctx *ctx) {
    * the 32 AVX-512 registers; a wider block spilled on PoCL. The NT block is 4 x 4 dot
    * products (16 accumulators + 8 loaded vectors). Groups of 4 tiles along N keep a
    * group's MR rows of A hot in L1 while its B panels stream from L2. */
-  gemm_cfg c = {ctx->is_cpu ? PATH_CPU : PATH_GPU, 6, 4, 4, 4};
+#ifdef DNACL_HAVE_CLBLAST
+  const gemm_path gpu_default = PATH_CLBLAST;
+#else
+  const gemm_path gpu_default = PATH_GPU;
+#endif
+  gemm_cfg c = {ctx->is_cpu ? PATH_CPU : gpu_default, 6, 4, 4, 4};
   const char *k = getenv("DNACL_GEMM_KERNEL");
   if (k && !strcmp(k, "cpu")) c.path = PATH_CPU;
   if (k && !strcmp(k, "gpu")) c.path = PATH_GPU;
   if (k && !strcmp(k, "ref")) c.path = PATH_REF;
+#ifdef DNACL_HAVE_CLBLAST
+  if (k && !strcmp(k, "clblast")) c.path = PATH_CLBLAST;
+#endif
   const char *t = getenv("DNACL_GEMM_TILES");
   if (t) {
     int mr, dm, dn, wg;
@@ -154,6 +171,35 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
     return launch(ctx, "gemm_gpu", opts, global, local, M, N, K, a, g->off_a, g->stride_a, g->lda,
                   b, g->off_b, g->stride_b, g->ldb, c, g, 1);
   }
+#ifdef DNACL_HAVE_CLBLAST
+  if (cfg.path == PATH_CLBLAST) {
+    /* CLBlast computes beta * C even for beta == 0, so a NaN already in C would survive;
+     * zero the blocks first to keep beta == 0 write-only. */
+    if (g->beta == 0.0f) {
+      cl_kernel k;
+      DNACL_TRY(dnacl_kernel(ctx, "gemm", "", "gemm_scale", &k));
+      size_t gs[3] = {(size_t)N, (size_t)M, gz};
+      DNACL_TRY(dnacl_run(ctx, k, 3, gs, NULL, "iimuuif", M, N, c, (unsigned)g->off_c,
+                          (unsigned)g->stride_c, g->ldc, 0.0));
+    }
+    const CLBlastTranspose ta = g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo;
+    const CLBlastTranspose tb = g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo;
+    CLBlastStatusCode st;
+    if (batch == 1)
+      st = CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, M, N, K, g->alpha, a, g->off_a, g->lda, b,
+                        g->off_b, g->ldb, g->beta, c, g->off_c, g->ldc, &ctx->queue, NULL);
+    else
+      st = CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, ta, tb, M, N, K, g->alpha, a, g->off_a,
+                                      g->lda, g->stride_a, b, g->off_b, g->ldb, g->stride_b,
+                                      g->beta, c, g->off_c, g->ldc, g->stride_c, batch, &ctx->queue,
+                                      NULL);
+    if (st != CLBlastSuccess)
+      return dnacl_fail(DNACL_ERR_OPENCL,
+                        "dnacl_gemm: CLBlast SGEMM (M=%d N=%d K=%d batch=%d) failed with status %d",
+                        M, N, K, batch, (int)st);
+    return DNACL_OK;
+  }
+#endif
   if (cfg.path == PATH_REF) {
     global[0] = (size_t)N;
     global[1] = (size_t)M;

@@ -113,6 +113,24 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
         "forward+backward twice gives the same bits");
   free(y2), free(dx2), free(dw2);
 
+  /* Whoever replaces a param's buffer (a checkpoint loader, say) is seen by the sub-layer
+   * that borrows it, and the old buffer is not referenced any more. */
+  {
+    dnacl_param *wq = dnacl_layer_param(l, "wq"), *g2 = dnacl_layer_param(l, "ln2_gamma");
+    dnacl_param *pp[2] = {wq, g2};
+    for (int i = 0; i < 2; i++) {
+      dnacl_tensor fresh;
+      OK(dnacl_tensor_alloc(ctx, &fresh, pp[i]->value.ndim, pp[i]->value.shape));
+      OK(dnacl_tensor_copy(ctx, &fresh, &pp[i]->value));
+      dnacl_tensor_free(&pp[i]->value);
+      pp[i]->value = fresh;
+    }
+    OK(l->ops->forward(l, ctx, &x, &y, 1));
+    y2 = read_host(ctx, &y);
+    CHECK(same_bits(y1, y2, y.n), "replaced param buffers are used by the sub-layers");
+    free(y2);
+  }
+
   /* Param grads without dx (LN1's grads still need the attention's input gradient). */
   dnacl_param *g1 = dnacl_layer_param(l, "ln1_gamma");
   float *lg1 = read_host(ctx, &g1->grad);

@@ -17,7 +17,7 @@ static const char *usage =
     "  --split S             train|valid|test|all (default: test if D has one, else all of D)\n"
     "  --which best|last     the checkpoint (default best)\n"
     "  --json                print JSON instead of a table\n"
-    "  --batch N             sequences per forward pass (default 256; results do not depend on it)\n"
+    "  --batch N             sequences per forward pass (default 256; it changes the speed, the results only by float rounding)\n"
     "  --n-value X, --pad L, --crop L   default: as RUN/config.tsv says training used\n"
     "  --labels TSV          FASTA labels from a side table\n"
     "  --device INDEX|NAME   --verbose\n";

@@ -3,7 +3,8 @@
  *
  * Build against a build directory's library, e.g.
  *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -DCL_TARGET_OPENCL_VERSION=120 -Iinclude -Isrc \
- *      tools/bench_gemm.c build/libdnacl.a -lOpenCL -lyaml -lhdf5_serial -lm -o build/bench_gemm
+ *      tools/bench_gemm.c build/libdnacl.a -lclblast -lOpenCL -lyaml -lhdf5_serial -lm -o build/bench_gemm
+ *   (drop -lclblast if the library was built without CLBlast)
  * Run: bench_gemm                       the standard table
  *      bench_gemm M N K [ta tb batch]   one shape
  *      bench_gemm layers [batch]        ms per forward / backward of the chapter's conv and

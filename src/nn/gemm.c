@@ -30,10 +30,11 @@ typedef struct {
 } gemm_cfg;
 
 static gemm_cfg config(const dnacl_ctx *ctx) {
-  /* 6 x 16: six float16 accumulators plus one row of B and a broadcast fit comfortably in
-   * the 32 AVX-512 registers; a wider block spilled on PoCL. The NT block is 4 x 4 dot
-   * products (16 accumulators + 8 loaded vectors). Groups of 4 tiles along N keep a
-   * group's MR rows of A hot in L1 while its B panels stream from L2. */
+  /* 6 x 16 (the block DESIGN.md measured): six float16 accumulators, one row of B and a
+   * broadcast, well inside the 32 AVX-512 registers. MR = 4 was slower; 8 to 14 were not
+   * consistently faster on the shared two-core machine we measured on. The NT block is
+   * 4 x 4 dot products (16 accumulators + 8 loaded vectors). Work-groups of 4 tiles along
+   * N share their MR rows of A in L1 (1 tile per group measured 10-25% slower). */
 #ifdef DNACL_HAVE_CLBLAST
   const gemm_path gpu_default = PATH_CLBLAST;
 #else

@@ -81,34 +81,33 @@ __kernel void attn_channel_sum_rows(__global const float *x, int off, __global f
 }
 
 /* In-place softmax of each of n_rows rows of length n (the already scaled scores of one
- * query over all keys). The maximum is subtracted first so exp cannot overflow. Eight
- * lanes at a time: PoCL then calls its vector exp, which made the kernel 8x faster on the
- * CPU than one scalar exp per element (the rows are too short to share across work-items
- * profitably). */
+ * query over all keys). The maximum is subtracted first so exp cannot overflow. Every exp
+ * is taken eight lanes at a time, the ragged end of the row too (padded with -inf, whose
+ * exp is 0): PoCL then calls its vector exp, and scalar exps had made this kernel 8x
+ * slower on the CPU. The rows are too short to share across work-items profitably. */
 __kernel void attn_softmax(__global float *s, int n_rows, int n) {
   int r = get_global_id(0);
   if (r >= n_rows) return;
   __global float *row = s + (size_t)r * n;
-  const int n8 = n & ~7;
-  float8 mv = (float8)(-INFINITY);
+  const int n8 = n & ~7, t = n - n8;
+  float tail[8];
+  for (int k = 0; k < 8; k++) tail[k] = k < t ? row[n8 + k] : -INFINITY;
+  float8 mv = vload8(0, tail);
   for (int j = 0; j < n8; j += 8) mv = fmax(mv, vload8(0, row + j));
-  float m = fmax(fmax(fmax(mv.s0, mv.s1), fmax(mv.s2, mv.s3)),
-                 fmax(fmax(mv.s4, mv.s5), fmax(mv.s6, mv.s7)));
-  for (int j = n8; j < n; j++) m = fmax(m, row[j]);
-  float8 sv = (float8)(0.0f);
+  const float m = fmax(fmax(fmax(mv.s0, mv.s1), fmax(mv.s2, mv.s3)),
+                       fmax(fmax(mv.s4, mv.s5), fmax(mv.s6, mv.s7)));
+  float8 te = exp(vload8(0, tail) - m);
+  float8 sv = te;
   for (int j = 0; j < n8; j += 8) {
     float8 e = exp(vload8(0, row + j) - m);
     vstore8(e, 0, row + j);
     sv += e;
   }
-  float sum = ((sv.s0 + sv.s1) + (sv.s2 + sv.s3)) + ((sv.s4 + sv.s5) + (sv.s6 + sv.s7));
-  for (int j = n8; j < n; j++) {
-    float e = exp(row[j] - m);
-    row[j] = e;
-    sum += e;
-  }
+  const float sum = ((sv.s0 + sv.s1) + (sv.s2 + sv.s3)) + ((sv.s4 + sv.s5) + (sv.s6 + sv.s7));
   const float inv = 1.0f / sum;
-  for (int j = 0; j < n; j++) row[j] *= inv;
+  for (int j = 0; j < n8; j += 8) vstore8(vload8(0, row + j) * inv, 0, row + j);
+  vstore8(te * inv, 0, tail);
+  for (int k = 0; k < t; k++) row[n8 + k] = tail[k];
 }
 
 /* Softmax backward, in place: dp <- p * (dp - sum_j p_j dp_j) for each row. The 1/sqrt(D)

@@ -138,6 +138,108 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   dnacl_st_free(&g);
 }
 
+/* Double-precision host reference of the forward (tools/reference_model.py: mha). */
+static void mha_host(const float *x, float *const P[8], int B, int C, int L, int H, double *y) {
+  const int D = C / H;
+  double *q = malloc(sizeof(double) * 3 * C * L), *o = malloc(sizeof(double) * C * L),
+         *sc = malloc(sizeof(double) * L);
+  for (int b = 0; b < B; b++) {
+    const float *xb = x + (size_t)b * C * L;
+    for (int m = 0; m < 3; m++) /* q, k, v */
+      for (int c = 0; c < C; c++)
+        for (int t = 0; t < L; t++) {
+          double a = P[2 * m + 1][c];
+          for (int i = 0; i < C; i++) a += (double)P[2 * m][c * C + i] * xb[i * L + t];
+          q[(m * C + c) * L + t] = a;
+        }
+    for (int h = 0; h < H; h++)
+      for (int i = 0; i < L; i++) {
+        double mx = -INFINITY, sum = 0;
+        for (int j = 0; j < L; j++) {
+          double a = 0;
+          for (int d = 0; d < D; d++) a += q[(h * D + d) * L + i] * q[(C + h * D + d) * L + j];
+          sc[j] = a / sqrt((double)D);
+          if (sc[j] > mx) mx = sc[j];
+        }
+        for (int j = 0; j < L; j++) sum += (sc[j] = exp(sc[j] - mx));
+        for (int d = 0; d < D; d++) {
+          double a = 0;
+          for (int j = 0; j < L; j++) a += sc[j] / sum * q[(2 * C + h * D + d) * L + j];
+          o[(h * D + d) * L + i] = a;
+        }
+      }
+    for (int c = 0; c < C; c++)
+      for (int t = 0; t < L; t++) {
+        double a = P[7][c];
+        for (int i = 0; i < C; i++) a += (double)P[6][c * C + i] * o[i * L + t];
+        y[((size_t)b * C + c) * L + t] = a;
+      }
+  }
+  free(q), free(o), free(sc);
+}
+
+/* Shapes the goldens do not cover: one token, one head, one channel per head, rows shorter
+ * than, equal to and just past the softmax's eight lanes, odd everything. Forward against
+ * the host reference, backward by finite differences. */
+static void odd_shapes(dnacl_ctx *ctx) {
+  const int shapes[][4] = {{2, 4, 1, 1}, {3, 6, 7, 3}, {1, 8, 8, 8}, {2, 5, 9, 5}, {1, 12, 17, 2},
+                           {2, 16, 33, 4}};
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    const int B = shapes[si][0], C = shapes[si][1], L = shapes[si][2], H = shapes[si][3];
+    printf("odd shape B=%d C=%d L=%d H=%d\n", B, C, L, H);
+    dnacl_layer *l;
+    OK(dnacl_attention_new(ctx, "attn_odd", C, H, &l));
+    float *P[8];
+    uint32_t r = 12345u + (uint32_t)si;
+    for (int i = 0; i < 8; i++) {
+      size_t n = l->params[i].value.n;
+      P[i] = malloc(n * sizeof(float));
+      /* weights ~ U(-1, 1)/sqrt(C) x 2 so that the softmax is far from uniform */
+      for (size_t j = 0; j < n; j++) {
+        r = dnacl_mix32(r + 1);
+        P[i][j] = ((float)(r >> 8) / 16777216.0f * 2.0f - 1.0f) * (i % 2 ? 0.2f : 2.0f / sqrtf((float)C));
+      }
+      OK(dnacl_tensor_write(ctx, &l->params[i].value, P[i]));
+    }
+    size_t n = (size_t)B * C * L;
+    float *xh = malloc(n * sizeof *xh), *dyh = malloc(n * sizeof *dyh);
+    for (size_t j = 0; j < n; j++) {
+      r = dnacl_mix32(r + 7);
+      xh[j] = (float)(r >> 8) / 16777216.0f * 4.0f - 2.0f;
+      r = dnacl_mix32(r + 3);
+      dyh[j] = (float)(r >> 8) / 16777216.0f * 2.0f - 1.0f;
+    }
+    dnacl_tensor x, y, dy, dx;
+    OK(dnacl_tensor_new(ctx, &x, B, C, L));
+    OK(dnacl_tensor_new(ctx, &y, B, C, L));
+    OK(dnacl_tensor_new(ctx, &dy, B, C, L));
+    OK(dnacl_tensor_new(ctx, &dx, B, C, L));
+    OK(dnacl_tensor_write(ctx, &x, xh));
+    OK(dnacl_tensor_write(ctx, &dy, dyh));
+    OK(l->ops->forward(l, ctx, &x, &y, 0));
+    OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+    double *yr = malloc(n * sizeof *yr);
+    float *yw = malloc(n * sizeof *yw);
+    mha_host(xh, P, B, C, L, H, yr);
+    for (size_t j = 0; j < n; j++) yw[j] = (float)yr[j];
+    float *yg = read_host(ctx, &y);
+    /* Same float32-vs-float64 reasoning as the goldens: ~1e-6 expected. */
+    compare_host("y vs host reference", yg, yw, n, 1e-5, 1e-4);
+    float *dxg = read_host(ctx, &dx);
+    fd_state s = {ctx, l, x, y, xh, dyh, NULL, NULL};
+    /* As in the golden cases, with L = sum(y * dy) over fewer terms (less noise). */
+    fd_check("dx", xh, n, dxg, fd_loss, &s, 12, 1e-2f, 3e-3, 1e-2);
+    s.p = dnacl_layer_param(l, "wk");
+    s.ph = P[2];
+    float *gk = read_host(ctx, &s.p->grad);
+    fd_check("dwk", P[2], s.p->value.n, gk, fd_loss, &s, 8, 1e-2f, 3e-3, 1e-2);
+    free(gk), free(dxg), free(yg), free(yw), free(yr), free(xh), free(dyh);
+    for (int i = 0; i < 8; i++) free(P[i]);
+    dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
+    dnacl_layer_free(l);
+  }
+}
+
 static void shape_errors(dnacl_ctx *ctx) {
   dnacl_shape in = {3, {2, 6, 5}}, out;
   dnacl_layer *l;
@@ -203,19 +305,26 @@ static void timing(dnacl_ctx *ctx) {
   OK(l->ops->forward(l, ctx, &x, &y, 1)); /* warm-up: kernel builds, scratch allocation */
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
   OK(dnacl_finish(ctx));
-  int reps = 10;
-  double t0 = now_ms();
-  for (int r = 0; r < reps; r++) {
-    OK(l->ops->forward(l, ctx, &x, &y, 1));
-    OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+  /* The best of several rounds: the machine may be shared, and the minimum is the
+   * estimate least disturbed by other work. */
+  double best_fb = INFINITY, best_f = INFINITY;
+  for (int round = 0; round < 5; round++) {
+    const int reps = 5;
+    double t0 = now_ms();
+    for (int r = 0; r < reps; r++) {
+      OK(l->ops->forward(l, ctx, &x, &y, 1));
+      OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+    }
+    OK(dnacl_finish(ctx));
+    double t1 = now_ms();
+    for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
+    OK(dnacl_finish(ctx));
+    double t2 = now_ms();
+    if ((t1 - t0) / reps < best_fb) best_fb = (t1 - t0) / reps;
+    if ((t2 - t1) / reps < best_f) best_f = (t2 - t1) / reps;
   }
-  OK(dnacl_finish(ctx));
-  double t1 = now_ms();
-  for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
-  OK(dnacl_finish(ctx));
-  double t2 = now_ms();
-  printf("timing: attention B=%d C=%d L=%d H=%d: %.2f ms forward+backward, %.2f ms forward\n", B,
-         C, L, H, (t1 - t0) / reps, (t2 - t1) / reps);
+  printf("timing: attention B=%d C=%d L=%d H=%d: %.2f ms forward+backward, %.2f ms forward (best of 5 rounds)\n", B,
+         C, L, H, best_fb, best_f);
   free(h);
   dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
   dnacl_layer_free(l);
@@ -231,6 +340,7 @@ int main(void) {
   golden_case(ctx, "attention_b1_c64_l50_h4");
   golden_case(ctx, "attention_b5_c32_l13_h2");
   unsetenv("DNACL_ATTN_KERNELS");
+  odd_shapes(ctx);
   shape_errors(ctx);
   timing(ctx);
   dnacl_ctx_release(ctx);

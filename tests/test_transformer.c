@@ -256,20 +256,27 @@ static void timing(dnacl_ctx *ctx) {
   OK(l->ops->forward(l, ctx, &x, &y, 1)); /* warm-up: kernel builds, buffers */
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
   OK(dnacl_finish(ctx));
-  int reps = 10;
-  double t0 = now_ms();
-  for (int r = 0; r < reps; r++) {
-    OK(l->ops->forward(l, ctx, &x, &y, 1));
-    OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+  /* The best of several rounds: the machine may be shared, and the minimum is the
+   * estimate least disturbed by other work. */
+  double best_fb = INFINITY, best_f = INFINITY;
+  for (int round = 0; round < 5; round++) {
+    const int reps = 5;
+    double t0 = now_ms();
+    for (int r = 0; r < reps; r++) {
+      OK(l->ops->forward(l, ctx, &x, &y, 1));
+      OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+    }
+    OK(dnacl_finish(ctx));
+    double t1 = now_ms();
+    for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
+    OK(dnacl_finish(ctx));
+    double t2 = now_ms();
+    if ((t1 - t0) / reps < best_fb) best_fb = (t1 - t0) / reps;
+    if ((t2 - t1) / reps < best_f) best_f = (t2 - t1) / reps;
   }
-  OK(dnacl_finish(ctx));
-  double t1 = now_ms();
-  for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
-  OK(dnacl_finish(ctx));
-  double t2 = now_ms();
   printf("timing: transformer block B=%d C=%d L=%d H=%d F=%d p=0.1: %.2f ms forward+backward, "
-         "%.2f ms forward\n",
-         B, C, L, H, F, (t1 - t0) / reps, (t2 - t1) / reps);
+         "%.2f ms forward (best of 5 rounds)\n",
+         B, C, L, H, F, best_fb, best_f);
   free(h);
   dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
   dnacl_layer_free(l);

@@ -98,7 +98,7 @@ dnacl_status dnacl_model_build(dnacl_ctx *ctx, dnacl_model_spec *spec, dnacl_mod
       int bgn = open[--n_open];
       nd->residual_begin = bgn;
       if (!dnacl_shape_equal(&m->shapes[bgn], in)) {
-        s = dnacl_model_spec_error(&m->spec, ls->line, ls->col,
+        s = dnacl_model_spec_fail(&m->spec, DNACL_ERR_SHAPE, ls->line, ls->col,
                                    "residual branch changes the shape from %s to %s; a residual add needs them equal",
                                    shape_str(&m->shapes[bgn], a, sizeof a), shape_str(in, b, sizeof b));
         break;

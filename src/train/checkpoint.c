@@ -1,6 +1,7 @@
 #include "train/checkpoint.h"
 
 #include <stdio.h>
+#include <string.h>
 
 dnacl_status dnacl_model_load_params(dnacl_ctx *ctx, dnacl_model *m, const dnacl_safetensors *f,
                                      const char *prefix, int strict) {
@@ -13,9 +14,15 @@ dnacl_status dnacl_model_load_params(dnacl_ctx *ctx, dnacl_model *m, const dnacl
       if (strict) return dnacl_fail(DNACL_ERR_PARSE, "checkpoint lacks tensor '%s'", full);
       continue;
     }
-    if (t->n != p->value.n)
-      return dnacl_fail(DNACL_ERR_SHAPE, "checkpoint tensor '%s' has %zu values, the model's has %zu", full,
-                        t->n, p->value.n);
+    /* Shapes, not just sizes: a transposed weight (a Flax export, say) must not load. */
+    int same = t->ndim == p->value.ndim;
+    for (int d = 0; same && d < t->ndim; d++) same = t->shape[d] == p->value.shape[d];
+    if (!same) {
+      char a[96] = "", b[96] = "";
+      for (int d = 0; d < t->ndim; d++) snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", d ? "," : "", (long long)t->shape[d]);
+      for (int d = 0; d < p->value.ndim; d++) snprintf(b + strlen(b), sizeof b - strlen(b), "%s%d", d ? "," : "", p->value.shape[d]);
+      return dnacl_fail(DNACL_ERR_SHAPE, "checkpoint tensor '%s' has shape (%s), the model's is (%s)", full, a, b);
+    }
     DNACL_TRY(dnacl_tensor_write(ctx, &p->value, t->data));
   }
   return DNACL_OK;

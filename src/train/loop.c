@@ -188,7 +188,8 @@ static dnacl_status write_curves(const char *dir, const char *title, const eval_
 
 /* ---- configuration -------------------------------------------------------------------- */
 
-static char *config_text(const dnacl_train_cfg *c, long total_steps, long steps_per_epoch, const char *device) {
+static char *config_text(const dnacl_train_cfg *c, long total_steps, long steps_per_epoch, long eval_every,
+                         const char *device) {
   char *buf = malloc(4096);
   if (!buf) return NULL;
   snprintf(buf, 4096,
@@ -198,10 +199,32 @@ static char *config_text(const dnacl_train_cfg *c, long total_steps, long steps_
            "pad_to\t%d\ncrop_to\t%d\ndevice\t%s\n",
            c->model_path, c->data_path, c->valid_path ? c->valid_path : "(valid split of data)",
            c->adamw ? "adamw" : "adam", (double)c->lr, (double)c->weight_decay, c->cosine ? "cosine" : "constant",
-           (double)c->alpha, c->warmup, total_steps, steps_per_epoch, c->batch, (unsigned)c->seed, c->eval_every,
+           (double)c->alpha, c->warmup, total_steps, steps_per_epoch, c->batch, (unsigned)c->seed, eval_every,
            c->monitor, c->patience, (double)c->plateau_factor, c->plateau_patience, c->rc_augment,
            (double)c->load.n_value, c->load.pad_to, c->load.crop_to, device);
   return buf;
+}
+
+/* A resumed run must be the run that was interrupted: every setting in config.tsv has to
+ * match the one given now, or the result would be neither run. */
+static dnacl_status check_resume_config(const char *dir, const char *now) {
+  char path[4096], line[1024];
+  join(path, sizeof path, dir, "config.tsv");
+  FILE *f = fopen(path, "r");
+  if (!f) return dnacl_fail(DNACL_ERR_IO, "--resume: %s is missing", path);
+  dnacl_status s = DNACL_OK;
+  while (s == DNACL_OK && fgets(line, sizeof line, f)) {
+    /* The device may differ: the same seed on another device is still the same run. */
+    if (strncmp(line, "device\t", 7) != 0 && !strstr(now, line)) {
+      line[strcspn(line, "\n")] = 0;
+      char *tab = strchr(line, '\t');
+      if (tab) *tab = 0;
+      s = dnacl_fail(DNACL_ERR_ARG, "--resume: setting '%s' differs from %s (was '%s'); resume with the same options",
+                     line, path, tab ? tab + 1 : "");
+    }
+  }
+  fclose(f);
+  return s;
 }
 
 static double monitored(const eval_row *r, const char *monitor) {
@@ -212,6 +235,8 @@ static double monitored(const eval_row *r, const char *monitor) {
 
 typedef struct loop_state {
   long step;
+  double loss_acc;  /* training losses summed since the last evaluation, and their count: */
+  long loss_n;      /* saved so a resumed run logs the same train_loss as an uninterrupted one */
   double best;      /* best monitored value so far */
   long best_step;
   dnacl_plateau plateau;
@@ -228,12 +253,13 @@ static dnacl_status save_last(dnacl_ctx *ctx, dnacl_model *m, dnacl_optimizer *o
            st->plateau.cooldown_left, st->plateau.n_reductions);
   snprintf(vals[4], 64, "%.17g %ld %d", st->stop.best, st->stop.best_step, st->stop.wait);
   snprintf(vals[5], 64, "%d", opt->step);
-  const char *keys[6] = {"dnacl.step", "dnacl.best", "dnacl.best_step", "dnacl.plateau", "dnacl.early_stop",
-                         "dnacl.adam_step"};
-  const char *v[6] = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]};
+  snprintf(vals[6], 64, "%.17g %ld", st->loss_acc, st->loss_n);
+  const char *keys[7] = {"dnacl.step", "dnacl.best", "dnacl.best_step", "dnacl.plateau", "dnacl.early_stop",
+                         "dnacl.adam_step", "dnacl.train_loss_sum"};
+  const char *v[7] = {vals[0], vals[1], vals[2], vals[3], vals[4], vals[5], vals[6]};
   char path[4096];
   join(path, sizeof path, dir, "last.safetensors");
-  return dnacl_checkpoint_save(ctx, m, opt, path, keys, v, 6);
+  return dnacl_checkpoint_save(ctx, m, opt, path, keys, v, 7);
 }
 
 static dnacl_status load_last(dnacl_ctx *ctx, dnacl_model *m, dnacl_optimizer *opt, const char *dir,
@@ -257,6 +283,8 @@ static dnacl_status load_last(dnacl_ctx *ctx, dnacl_model *m, dnacl_optimizer *o
            &st->plateau.cooldown_left, &st->plateau.n_reductions);
     sscanf(es, "%lf %ld %d", &st->stop.best, &st->stop.best_step, &st->stop.wait);
     opt->step = atoi(astep);
+    const char *tl = dnacl_st_meta(&f, "dnacl.train_loss_sum");
+    if (tl) sscanf(tl, "%lf %ld", &st->loss_acc, &st->loss_n);
   }
   dnacl_st_free(&f);
   return s;
@@ -407,23 +435,24 @@ dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *c) {
   if (s == DNACL_OK) s = dnacl_tensor_new(ctx, &r.x, c->batch, 4, r.train.length);
   if (s == DNACL_OK) s = dnacl_tensor_new(ctx, &r.y, c->batch, r.train.n_tasks, 0);
   int n_rows = 0;
+  char *cfg_now = s == DNACL_OK ? config_text(c, total, per_epoch, eval_every, dnacl_ctx_device(ctx)->name) : NULL;
+  if (s == DNACL_OK && !cfg_now) s = dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  if (s == DNACL_OK && c->resume) s = check_resume_config(c->out_dir, cfg_now);
   if (s == DNACL_OK && c->resume) {
     s = load_last(ctx, m, &r.opt, c->out_dir, &st);
     n_rows = read_metrics(c->out_dir, st.step, r.rows, (int)(total / eval_every + 4));
     if (s == DNACL_OK) fprintf(stderr, "dnacl train: resuming %s at step %ld\n", c->out_dir, st.step);
   }
   if (s == DNACL_OK && !c->resume) {
-    char *cfg = config_text(c, total, per_epoch, dnacl_ctx_device(ctx)->name);
     join(path, sizeof path, c->out_dir, "config.tsv");
-    s = cfg ? write_atomic(path, cfg) : dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-    free(cfg);
+    s = write_atomic(path, cfg_now);
     join(path, sizeof path, c->out_dir, "model.yaml");
     if (s == DNACL_OK) s = write_atomic(path, m->spec.text ? m->spec.text : "");
   }
   m->step = (uint32_t)st.step;
   int cur_epoch = -1;
-  double loss_acc = 0, t0 = now_s();
-  long loss_n = 0, t0_step = st.step;
+  double t0 = now_s();
+  long t0_step = st.step;
   int stopped_early = 0;
   while (s == DNACL_OK && st.step < total && !interrupted) {
     int epoch = (int)(st.step / per_epoch);
@@ -444,20 +473,20 @@ dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *c) {
       break;
     }
     st.step++;
-    loss_acc += loss;
-    loss_n++;
+    st.loss_acc += loss;
+    st.loss_n++;
     double sps = (double)(st.step - t0_step) * c->batch / (now_s() - t0);
-    progress_line(c->progress, st.step, total, loss_acc / loss_n, sps);
+    progress_line(c->progress, st.step, total, st.loss_acc / st.loss_n, sps);
     if (st.step % eval_every == 0 || st.step == total) {
-      eval_row row = {st.step, epoch, lr, loss_acc / loss_n, 0, 0, 0, 0};
+      eval_row row = {st.step, epoch + 1, lr, st.loss_acc / st.loss_n, 0, 0, 0, 0};
       s = evaluate(ctx, m, &r.valid, c->batch, &row);
       if (s != DNACL_OK) break;
-      loss_acc = 0;
-      loss_n = 0;
+      st.loss_acc = 0;
+      st.loss_n = 0;
       r.rows[n_rows++] = row;
       if (c->progress) fprintf(stderr, "\n");
       fprintf(stderr, "step %ld epoch %d: train loss %.4f  valid loss %.4f acc %.4f auroc %.4f aupr %.4f  (%.0f seq/s)\n",
-              st.step, epoch + 1, row.train_loss, row.loss, row.accuracy, row.auroc, row.aupr, sps);
+              st.step, row.epoch, row.train_loss, row.loss, row.accuracy, row.auroc, row.aupr, sps);
       double v = monitored(&row, c->monitor);
       if (c->plateau_factor > 0 && dnacl_plateau_update(&st.plateau, v))
         fprintf(stderr, "  valid %s has not improved for %d evaluations: learning rate x%.3g\n", c->monitor,
@@ -483,6 +512,7 @@ dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *c) {
     }
   }
   (void)stopped_early;
+  free(cfg_now);
   if (s == DNACL_OK && interrupted) {
     s = save_last(ctx, m, &r.opt, c->out_dir, &st);
     /* Rows past the checkpoint's step would be repeated on resume: keep the log in step. */

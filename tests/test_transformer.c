@@ -156,7 +156,15 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
     OK(l0->ops->forward(l0, ctx, &x, &y, 1));
     float *y0 = read_host(ctx, &y);
     CHECK(same_bits(ye, y0, y.n), "eval mode applies no dropout");
-    free(ye), free(y0);
+    /* ... and so does its backward (what the explainers run). */
+    OK(l->ops->forward(l, ctx, &x, &y, 0));
+    OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 0));
+    float *dxe = read_host(ctx, &dx);
+    OK(l0->ops->forward(l0, ctx, &x, &y, 1));
+    OK(l0->ops->backward(l0, ctx, &x, &y, &dy, &dx, 0));
+    float *dx0 = read_host(ctx, &dx);
+    CHECK(same_bits(dxe, dx0, dx.n), "eval-mode backward applies no dropout mask");
+    free(ye), free(y0), free(dxe), free(dx0);
     dnacl_layer_free(l0);
     l->seed = seed;
   }

@@ -1,0 +1,718 @@
+/* In silico saturation mutagenesis (the contract is in explain.h).
+ *
+ * Variants. Position p of a sequence holds reference base b0 when its column is exactly
+ * one-hot (1 at b0, 0 elsewhere); the variants there are the other bases, and out at b0 is
+ * 0. A column that is not one-hot (an N, however it was encoded) has no reference base:
+ * all bases are variants there, each written as a one-hot column.
+ *
+ * Naive method. Every variant and the reference go through the model's own eval-mode
+ * forward in batches of up to DNACL_ISM_BATCH (default 256) rows; sequences of a chunk
+ * share batches, and the batch size is balanced so that the last batch is not mostly
+ * padding. The rows are written on the device from the reference (ism_build_rows), so per
+ * batch only 3 ints per row cross the bus, not 4L floats.
+ *
+ * Incremental method. A base change at p alters activation i of the convolutional part
+ * only inside its receptive field, the window [A_i[p], A_i[p] + W_i) (tables computed once
+ * per model in inc_analyse). Per variant, only that window is kept, (V, C_i, W_i); outside
+ * it the variant equals the reference, whose activations come from one ordinary forward
+ * per chunk of sequences. Through the layers:
+ *   conv1d     the change of the input window, d = win - ref, is multiplied by every tap of
+ *              the weights in ONE GEMM for all variants of a batch,
+ *              T[(o,k), (v,j)] = sum_c w[o,c,k] d[c,(v,j)]  (M = Cout*K, N = V*W, K = Cin),
+ *              and each output of the window is the reference output plus the K products
+ *              that reach it (ism_conv_gather). Only the changed inputs are multiplied:
+ *              for the chapter's second conv 6 of the 24 input columns a full recompute of
+ *              the 15-wide output window would read.
+ *   batchnorm (eval: per-channel affine), layernorm (per position), activations
+ *              the layer's own forward on the window tensor.
+ *   maxpool    the windows' inputs with reference context (ism_expand), pooled by the
+ *              layer's own forward: window-aligned, so ties and strides are the layer's.
+ *   dropout, flatten, linear: identity in eval mode (the window is shared, no copy).
+ *   residual   the sum over the union of the branch's and the skip's windows.
+ * The first dense layer is updated by the change of its input,
+ *   y = y_ref + W[:, changed features] (win - ref)   (ism_dense),
+ * and everything after it (dense, activations, batchnorm, dropout) runs on the V rows with
+ * the layers' own forwards. Transformer blocks mix all positions, so a model with one
+ * before its first dense layer (or with layers after flatten that are not elementwise)
+ * uses the naive method; *used_incremental says which ran.
+ *
+ * Batches hold up to DNACL_ISM_BATCH (default 1024) variants, fewer when the windows would
+ * not fit in the memory budget. Variants are ordered by sequence, position, base, so the
+ * variants sharing a dense window (3 bases x neighbouring positions once the pools have
+ * shrunk the window) are adjacent and ism_dense loads each weight row once for all of them.
+ *
+ * Differences: the incremental method computes f(variant) - f(ref) from exact changes
+ * (y_ref + delta) and the naive one as the difference of two separately rounded forwards;
+ * they agree to about 1e-6 of the logits' size (tests/test_ism.c). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "explain/explain.h"
+#include "nn/gemm.h"
+#include "nn/ops.h"
+
+enum {
+  CHUNK = 64,          /* reference sequences per chunk: one reference forward per chunk */
+  NAIVE_BATCH = 256,   /* rows per naive forward */
+  INC_BATCH = 1024,    /* variants per incremental batch */
+};
+/* Device memory the incremental windows of one batch may take (floats): 256 MiB. */
+#define INC_BUDGET_FLOATS (64.0 * 1024 * 1024)
+
+/* ---- small helpers ---------------------------------------------------------------- */
+
+static int env_int(const char *name, int dflt) {
+  const char *v = getenv(name);
+  int x = v ? atoi(v) : 0;
+  return x > 0 ? x : dflt;
+}
+
+static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+static int ceil_div(int a, int b) { return -floor_div(-a, b); }
+static int imin(int a, int b) { return a < b ? a : b; }
+static int imax(int a, int b) { return a > b ? a : b; }
+
+/* The first `rows` rows of t (a batch-major tensor) as a tensor of its own. */
+static dnacl_tensor rows_view(const dnacl_tensor *t, int rows) {
+  dnacl_tensor v = *t;
+  v.n = t->n / (size_t)t->shape[0] * (size_t)rows;
+  v.shape[0] = rows;
+  return v;
+}
+
+static dnacl_status int_buffer(dnacl_ctx *ctx, size_t n, cl_mem *out) {
+  cl_int err;
+  *out = clCreateBuffer(ctx->context, CL_MEM_READ_ONLY, (n ? n : 1) * sizeof(int), NULL, &err);
+  if (err != CL_SUCCESS) {
+    *out = NULL;
+    return dnacl_fail(DNACL_ERR_OPENCL, "ism: clCreateBuffer of %zu ints failed with %s", n,
+                      dnacl_cl_error_name(err));
+  }
+  return DNACL_OK;
+}
+
+static dnacl_status write_ints(dnacl_ctx *ctx, cl_mem b, const int *h, size_t n) {
+  DNACL_CL(clEnqueueWriteBuffer(ctx->queue, b, CL_TRUE, 0, n * sizeof(int), h, 0, NULL, NULL));
+  return DNACL_OK;
+}
+
+static dnacl_status write_floats(dnacl_ctx *ctx, const dnacl_tensor *t, const float *h, size_t n) {
+  DNACL_CL(clEnqueueWriteBuffer(ctx->queue, t->buf, CL_TRUE, 0, n * sizeof(float), h, 0, NULL, NULL));
+  return DNACL_OK;
+}
+
+static dnacl_status read_floats(dnacl_ctx *ctx, const dnacl_tensor *t, float *h, size_t n) {
+  DNACL_CL(clEnqueueReadBuffer(ctx->queue, t->buf, CL_TRUE, 0, n * sizeof(float), h, 0, NULL, NULL));
+  return DNACL_OK;
+}
+
+static void release(cl_mem *b) {
+  if (*b) clReleaseMemObject(*b);
+  *b = NULL;
+}
+
+/* The base of a one-hot column p of x (C, L), or -1 when the column is not one-hot. */
+static int ref_base(const float *x, int C, int L, int p) {
+  int b = -1;
+  for (int c = 0; c < C; c++) {
+    float v = x[(size_t)c * L + p];
+    if (v == 1.0f && b < 0)
+      b = c;
+    else if (v != 0.0f)
+      return -1;
+  }
+  return b;
+}
+
+static int n_variants(const float *x, int C, int L) {
+  int k = 0;
+  for (int p = 0; p < L; p++) k += ref_base(x, C, L, p) >= 0 ? C - 1 : C;
+  return k;
+}
+
+/* Append (r, p, b) for every variant of sequence x (row r of its chunk). */
+static int list_variants(const float *x, int C, int L, int r, int *list) {
+  int k = 0;
+  for (int p = 0; p < L; p++) {
+    int b0 = ref_base(x, C, L, p);
+    for (int b = 0; b < C; b++) {
+      if (b == b0) continue;
+      list[3 * k] = r;
+      list[3 * k + 1] = p;
+      list[3 * k + 2] = b;
+      k++;
+    }
+  }
+  return k;
+}
+
+static double explained(const float *logits, int T, int target, dnacl_explain_output output) {
+  double z = logits[target];
+  (void)T;
+  return output == DNACL_EXPLAIN_PROB ? 1.0 / (1.0 + exp(-z)) : z;
+}
+
+/* Batches of at most bmax rows for `total` rows, balanced: ceil(total / ceil(total/bmax)). */
+static int balanced(long total, int bmax) {
+  if (total < 1) return 1;
+  long nb = (total + bmax - 1) / bmax;
+  return (int)((total + nb - 1) / nb);
+}
+
+/* ---- activations owned here, run with the layers' own forwards ------------------------ */
+
+typedef struct act_set {
+  dnacl_tensor *t;  /* t[i] for i in [from, to]; residual-begin outputs alias their input */
+  unsigned char *own;
+  int n;
+} act_set;
+
+static void acts_free(act_set *a) {
+  if (a->t)
+    for (int i = 0; i < a->n; i++)
+      if (a->own[i]) dnacl_tensor_free(&a->t[i]);
+  free(a->t);
+  free(a->own);
+  memset(a, 0, sizeof *a);
+}
+
+static dnacl_status acts_alloc(dnacl_ctx *ctx, const dnacl_model *m, int batch, int from, int to,
+                               act_set *a) {
+  a->n = m->n_nodes + 1;
+  a->t = calloc((size_t)a->n, sizeof *a->t);
+  a->own = calloc((size_t)a->n, 1);
+  if (!a->t || !a->own) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  for (int i = from; i <= to; i++) {
+    if (i > from && m->nodes[i - 1].kind == DNACL_L_RESIDUAL_BEGIN) {
+      a->t[i] = a->t[i - 1];
+      continue;
+    }
+    const dnacl_shape *s = &m->shapes[i];
+    int shape[DNACL_MAX_DIMS];
+    for (int d = 0; d < s->ndim; d++) shape[d] = d == 0 ? batch : s->d[d];
+    DNACL_TRY(dnacl_tensor_alloc(ctx, &a->t[i], s->ndim, shape));
+    a->own[i] = 1;
+  }
+  return DNACL_OK;
+}
+
+/* Nodes [from, to) in eval mode on the first `rows` rows, as dnacl_model_forward does. */
+static dnacl_status run_nodes(dnacl_ctx *ctx, dnacl_model *m, act_set *a, int from, int to, int rows) {
+  for (int i = from; i < to; i++) {
+    const dnacl_node *nd = &m->nodes[i];
+    if (nd->kind == DNACL_L_RESIDUAL_BEGIN) continue;
+    dnacl_tensor x = rows_view(&a->t[i], rows), y = rows_view(&a->t[i + 1], rows);
+    if (nd->kind == DNACL_L_RESIDUAL_END) {
+      dnacl_tensor s = rows_view(&a->t[nd->residual_begin], rows);
+      DNACL_TRY(dnacl_op_add(ctx, &x, &s, &y));
+      continue;
+    }
+    DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &x, &y, 0));
+  }
+  return DNACL_OK;
+}
+
+/* ---- naive -------------------------------------------------------------------------- */
+
+static dnacl_status naive(dnacl_ctx *ctx, dnacl_model *m, const float *x, int n, int target,
+                          dnacl_explain_output output, float *out) {
+  const int C = m->in_channels, L = m->length, T = m->spec.tasks;
+  const size_t xs = (size_t)C * L;
+  const int R = imin(n, CHUNK);
+  long rows0 = 0;
+  for (int i = 0; i < R; i++) rows0 += 1 + n_variants(x + i * xs, C, L);
+  const int B = balanced(rows0, env_int("DNACL_ISM_BATCH", NAIVE_BATCH));
+  const size_t max_rows = (size_t)R * (1 + xs);
+  dnacl_tensor xd = {0}, rows = {0};
+  cl_mem vl = NULL;
+  int *list = malloc(3 * max_rows * sizeof *list), *hv = malloc(3 * (size_t)B * sizeof *hv);
+  int *ref_row = malloc((size_t)R * sizeof *ref_row);
+  double *f = malloc(max_rows * sizeof *f);
+  float *logits = malloc((size_t)B * T * sizeof *logits);
+  dnacl_status s = !list || !hv || !ref_row || !f || !logits
+                       ? dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory")
+                       : DNACL_OK;
+  if (s == DNACL_OK) s = dnacl_tensor_new(ctx, &xd, R, C, L);
+  if (s == DNACL_OK) s = dnacl_tensor_new(ctx, &rows, B, C, L);
+  if (s == DNACL_OK) s = int_buffer(ctx, 3 * (size_t)B, &vl);
+  cl_kernel kb = NULL;
+  if (s == DNACL_OK) s = dnacl_kernel(ctx, "ism", "", "ism_build_rows", &kb);
+  for (int c0 = 0; s == DNACL_OK && c0 < n; c0 += R) {
+    const int rc = imin(R, n - c0);
+    s = write_floats(ctx, &xd, x + c0 * xs, rc * xs);
+    int nrows = 0;
+    for (int r = 0; r < rc; r++) {
+      ref_row[r] = nrows;
+      list[3 * nrows] = r, list[3 * nrows + 1] = -1, list[3 * nrows + 2] = 0;
+      nrows++;
+      nrows += list_variants(x + (c0 + r) * xs, C, L, r, list + 3 * nrows);
+    }
+    for (int k0 = 0; s == DNACL_OK && k0 < nrows; k0 += B) {
+      const int cnt = imin(B, nrows - k0);
+      /* Padding rows repeat the batch's first row; their outputs are not used. */
+      for (int i = 0; i < B; i++) memcpy(hv + 3 * i, list + 3 * (k0 + (i < cnt ? i : 0)), 3 * sizeof *hv);
+      s = write_ints(ctx, vl, hv, 3 * (size_t)B);
+      size_t g = (size_t)B * C;
+      if (s == DNACL_OK) s = dnacl_run(ctx, kb, 1, &g, NULL, "miimim", xd.buf, C, L, vl, B, rows.buf);
+      if (s == DNACL_OK) s = dnacl_model_forward(ctx, m, &rows, 0);
+      if (s == DNACL_OK) s = dnacl_tensor_read(ctx, dnacl_model_output(m), logits);
+      for (int i = 0; s == DNACL_OK && i < cnt; i++) f[k0 + i] = explained(logits + (size_t)i * T, T, target, output);
+    }
+    if (s != DNACL_OK) break;
+    memset(out + c0 * xs, 0, rc * xs * sizeof *out);
+    for (int k = 0; k < nrows; k++) {
+      int r = list[3 * k], p = list[3 * k + 1], b = list[3 * k + 2];
+      if (p >= 0) out[(c0 + r) * xs + (size_t)b * L + p] = (float)(f[k] - f[ref_row[r]]);
+    }
+  }
+  release(&vl);
+  dnacl_tensor_free(&xd);
+  dnacl_tensor_free(&rows);
+  free(list);
+  free(hv);
+  free(ref_row);
+  free(f);
+  free(logits);
+  return s;
+}
+
+/* ---- incremental: analysis ---------------------------------------------------------- */
+
+typedef struct inc_plan {
+  int F;      /* node index of the first dense layer: activations 0..F are windowed */
+  int L0;     /* input length */
+  int *gC;    /* activation i as (channels, length); flatten keeps its input's geometry */
+  int *gL;
+  int *W;     /* window width of activation i */
+  int *A;     /* (F+1) x L0: window start of activation i for a change at position p */
+  int *alias; /* activation i+1 is activation i (dropout, flatten, linear, residual begin) */
+} inc_plan;
+
+static void plan_free(inc_plan *P) {
+  free(P->gC);
+  free(P->gL);
+  free(P->W);
+  free(P->A);
+  free(P->alias);
+  memset(P, 0, sizeof *P);
+}
+
+/* Whether the incremental method applies; if so, fill P. A refusal is not an error: the
+ * caller falls back to the naive method. */
+static dnacl_status inc_analyse(const dnacl_model *m, inc_plan *P, int *ok) {
+  memset(P, 0, sizeof *P);
+  *ok = 0;
+  int F = -1, flat = 0;
+  for (int i = 0; i < m->n_nodes && F < 0; i++) {
+    switch (m->nodes[i].kind) {
+      case DNACL_L_DENSE: F = i; break;
+      case DNACL_L_TRANSFORMER: return DNACL_OK; /* attention mixes every position */
+      case DNACL_L_ACTIVATION:
+      case DNACL_L_DROPOUT: break;               /* elementwise, also after flatten */
+      case DNACL_L_FLATTEN:
+        if (flat) return DNACL_OK;
+        flat = 1;
+        break;
+      default:                                    /* per-channel or positional: 3-D only */
+        if (flat || m->shapes[i].ndim != 3) return DNACL_OK;
+    }
+  }
+  if (F < 0 || m->shapes[0].ndim != 3) return DNACL_OK;
+  for (int i = F + 1; i < m->n_nodes; i++)
+    if (m->nodes[i].kind == DNACL_L_RESIDUAL_END && m->nodes[i].residual_begin <= F) return DNACL_OK;
+  const int L0 = m->length, na = F + 1;
+  P->F = F;
+  P->L0 = L0;
+  P->gC = calloc((size_t)na, sizeof *P->gC);
+  P->gL = calloc((size_t)na, sizeof *P->gL);
+  P->W = calloc((size_t)na, sizeof *P->W);
+  P->alias = calloc((size_t)na, sizeof *P->alias);
+  P->A = calloc((size_t)na * L0, sizeof *P->A);
+  int *lo = calloc((size_t)na * L0, sizeof *lo), *hi = calloc((size_t)na * L0, sizeof *hi);
+  if (!P->gC || !P->gL || !P->W || !P->alias || !P->A || !lo || !hi) {
+    free(lo);
+    free(hi);
+    plan_free(P);
+    return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  }
+  P->gC[0] = m->shapes[0].d[1];
+  P->gL[0] = m->shapes[0].d[2];
+  for (int p = 0; p < L0; p++) lo[p] = p, hi[p] = p + 1;
+  for (int i = 0; i < F; i++) {
+    const dnacl_layer_spec *ls = &m->spec.layers[i];
+    const dnacl_shape *so = &m->shapes[i + 1];
+    P->gC[i + 1] = so->ndim == 3 ? so->d[1] : P->gC[i];
+    P->gL[i + 1] = so->ndim == 3 ? so->d[2] : P->gL[i];
+    const int Lout = P->gL[i + 1];
+    const int kind = m->nodes[i].kind;
+    P->alias[i] = kind == DNACL_L_DROPOUT || kind == DNACL_L_FLATTEN || kind == DNACL_L_RESIDUAL_BEGIN ||
+                  (kind == DNACL_L_ACTIVATION && ls->act == DNACL_ACT_LINEAR);
+    for (int p = 0; p < L0; p++) {
+      int a = lo[(size_t)i * L0 + p], b = hi[(size_t)i * L0 + p];
+      if (kind == DNACL_L_CONV1D) {
+        /* y[q] reads x[q + k*dil - left], k < K: input j reaches q in [j - span + left, j + left]. */
+        int span = ls->dilation * (ls->kernel - 1), left = ls->same_padding ? span / 2 : 0;
+        a = a - span + left;
+        b = b + left;
+      } else if (kind == DNACL_L_MAXPOOL) {
+        /* output o reads inputs [o*S, o*S + Wp). */
+        int Wp = ls->window, S = ls->stride;
+        a = ceil_div(a - Wp + 1, S);
+        b = floor_div(b - 1, S) + 1;
+      } else if (kind == DNACL_L_RESIDUAL_END) {
+        int bg = m->nodes[i].residual_begin;
+        a = imin(a, lo[(size_t)bg * L0 + p]);
+        b = imax(b, hi[(size_t)bg * L0 + p]);
+      }
+      a = imax(0, imin(a, Lout));
+      b = imax(a, imin(b, Lout)); /* a pool whose stride skips inputs can leave none changed */
+      lo[(size_t)(i + 1) * L0 + p] = a;
+      hi[(size_t)(i + 1) * L0 + p] = b;
+    }
+  }
+  /* Windows of one width per activation, shifted inside the activation near its ends. */
+  for (int i = 0; i < na; i++) {
+    int w = 1;
+    for (int p = 0; p < L0; p++) w = imax(w, hi[(size_t)i * L0 + p] - lo[(size_t)i * L0 + p]);
+    P->W[i] = w = imin(w, P->gL[i]);
+    for (int p = 0; p < L0; p++) P->A[(size_t)i * L0 + p] = imin(lo[(size_t)i * L0 + p], P->gL[i] - w);
+  }
+  for (int i = 0; i < F; i++)
+    if (P->alias[i] && (P->W[i + 1] != P->W[i] || P->gC[i + 1] != P->gC[i])) P->alias[i] = 0;
+  free(lo);
+  free(hi);
+  *ok = 1;
+  return DNACL_OK;
+}
+
+/* ---- incremental: device state ------------------------------------------------------ */
+
+typedef struct inc_state {
+  int V, R, GM;
+  act_set ref;          /* reference activations, batch R; ref.t[0] the chunk's sequences */
+  act_set tail;         /* activations after the first dense layer, batch V */
+  dnacl_tensor *win;    /* win[i]: (V, gC[i], W[i]); aliases share the buffer */
+  unsigned char *win_own;
+  cl_mem *A;            /* per activation: the window-start table */
+  cl_mem vl, groups;
+  dnacl_tensor *wp;     /* per conv node: weights as (Cout*K, Cin) */
+  dnacl_tensor d, t, e; /* conv input change, conv tap products, pooling input */
+  dnacl_tensor wt;      /* first dense layer's weights transposed, (In, U16) */
+  int U, U16;
+} inc_state;
+
+static int gemm_ld(int n) {
+  /* Row strides that are multiples of 256 floats make the GEMM transpose first (gemm.c). */
+  int ld = (n + 15) / 16 * 16;
+  return ld % 256 == 0 ? ld + 16 : ld;
+}
+
+static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
+  acts_free(&S->ref);
+  acts_free(&S->tail);
+  if (S->win)
+    for (int i = 0; i <= P->F; i++)
+      if (S->win_own[i]) dnacl_tensor_free(&S->win[i]);
+  if (S->A)
+    for (int i = 0; i <= P->F; i++) release(&S->A[i]);
+  if (S->wp)
+    for (int i = 0; i < m->n_nodes; i++) dnacl_tensor_free(&S->wp[i]);
+  free(S->win);
+  free(S->win_own);
+  free(S->A);
+  free(S->wp);
+  release(&S->vl);
+  release(&S->groups);
+  dnacl_tensor_free(&S->d);
+  dnacl_tensor_free(&S->t);
+  dnacl_tensor_free(&S->e);
+  dnacl_tensor_free(&S->wt);
+}
+
+/* Floats of window state per variant, to size the batch. */
+static double per_variant_floats(const dnacl_model *m, const inc_plan *P) {
+  double w = 0, dmax = 0, tmax = 0, emax = 0;
+  for (int i = 0; i <= P->F; i++) w += (double)P->gC[i] * P->W[i];
+  for (int i = 0; i < P->F; i++) {
+    const dnacl_layer_spec *ls = &m->spec.layers[i];
+    if (m->nodes[i].kind == DNACL_L_CONV1D) {
+      dmax = fmax(dmax, (double)P->gC[i] * P->W[i]);
+      tmax = fmax(tmax, (double)P->gC[i + 1] * ls->kernel * P->W[i]);
+    } else if (m->nodes[i].kind == DNACL_L_MAXPOOL) {
+      emax = fmax(emax, (double)P->gC[i] * ((P->W[i + 1] - 1) * ls->stride + ls->window));
+    }
+  }
+  return w + dmax + tmax + emax + 64;
+}
+
+/* Host copy of a parameter. */
+static dnacl_status param_host(dnacl_ctx *ctx, const dnacl_param *p, float **out) {
+  *out = malloc(p->value.n * sizeof **out);
+  if (!*out) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  dnacl_status s = dnacl_tensor_read(ctx, &p->value, *out);
+  if (s != DNACL_OK) {
+    free(*out);
+    *out = NULL;
+  }
+  return s;
+}
+
+static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, int R, int V,
+                               inc_state *S) {
+  const int F = P->F, L0 = P->L0;
+  S->V = V;
+  S->R = R;
+  S->GM = ctx->is_cpu ? 12 : 4;
+  S->win = calloc((size_t)F + 1, sizeof *S->win);
+  S->win_own = calloc((size_t)F + 1, 1);
+  S->A = calloc((size_t)F + 1, sizeof *S->A);
+  S->wp = calloc((size_t)m->n_nodes, sizeof *S->wp);
+  if (!S->win || !S->win_own || !S->A || !S->wp) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  DNACL_TRY(acts_alloc(ctx, m, R, 0, m->n_nodes, &S->ref));
+  DNACL_TRY(acts_alloc(ctx, m, V, F + 1, m->n_nodes, &S->tail));
+  DNACL_TRY(int_buffer(ctx, 3 * (size_t)V, &S->vl));
+  DNACL_TRY(int_buffer(ctx, 2 * (size_t)V, &S->groups));
+  size_t dmax = 1, tmax = 1, emax = 1;
+  for (int i = 0; i <= F; i++) {
+    DNACL_TRY(int_buffer(ctx, (size_t)L0, &S->A[i]));
+    DNACL_TRY(write_ints(ctx, S->A[i], P->A + (size_t)i * L0, (size_t)L0));
+    if (i > 0 && P->alias[i - 1]) {
+      S->win[i] = S->win[i - 1];
+      continue;
+    }
+    DNACL_TRY(dnacl_tensor_new(ctx, &S->win[i], V, P->gC[i], P->W[i]));
+    S->win_own[i] = 1;
+  }
+  for (int i = 0; i < F; i++) {
+    const dnacl_layer_spec *ls = &m->spec.layers[i];
+    if (m->nodes[i].kind == DNACL_L_MAXPOOL) {
+      size_t we = (size_t)(P->W[i + 1] - 1) * ls->stride + ls->window;
+      if ((size_t)V * P->gC[i] * we > emax) emax = (size_t)V * P->gC[i] * we;
+    }
+    if (m->nodes[i].kind != DNACL_L_CONV1D) continue;
+    const int Cin = P->gC[i], Cout = P->gC[i + 1], K = ls->kernel, ld = gemm_ld(V * P->W[i]);
+    if ((size_t)Cin * ld > dmax) dmax = (size_t)Cin * ld;
+    if ((size_t)Cout * K * ld > tmax) tmax = (size_t)Cout * K * ld;
+    /* wp[o*K + k, c] = w[o, c, k]: the GEMM's A, one row per output channel and tap. */
+    float *w, *h = malloc((size_t)Cout * K * Cin * sizeof *h);
+    if (!h) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+    dnacl_status s = param_host(ctx, dnacl_layer_param(m->nodes[i].layer, "w"), &w);
+    if (s == DNACL_OK) {
+      for (int o = 0; o < Cout; o++)
+        for (int c = 0; c < Cin; c++)
+          for (int k = 0; k < K; k++) h[((size_t)o * K + k) * Cin + c] = w[((size_t)o * Cin + c) * K + k];
+      free(w);
+      s = dnacl_tensor_new(ctx, &S->wp[i], Cout * K, Cin, 0);
+      if (s == DNACL_OK) s = dnacl_tensor_write(ctx, &S->wp[i], h);
+    }
+    free(h);
+    DNACL_TRY(s);
+  }
+  DNACL_TRY(dnacl_tensor_new(ctx, &S->d, (int)dmax, 0, 0));
+  DNACL_TRY(dnacl_tensor_new(ctx, &S->t, (int)tmax, 0, 0));
+  DNACL_TRY(dnacl_tensor_new(ctx, &S->e, (int)emax, 0, 0));
+  /* wt[f, u] = w[u, f], rows padded to a multiple of 16 units with zeros. */
+  const dnacl_param *wd = dnacl_layer_param(m->nodes[F].layer, "w");
+  const int U = wd->value.shape[0], In = wd->value.shape[1], U16 = (U + 15) / 16 * 16;
+  if (In != P->gC[F] * P->gL[F])
+    return dnacl_fail(DNACL_ERR_SHAPE, "ism: dense layer %s has %d inputs, expected %d x %d",
+                      m->nodes[F].layer->name, In, P->gC[F], P->gL[F]);
+  S->U = U;
+  S->U16 = U16;
+  float *w, *h = calloc((size_t)In * U16, sizeof *h);
+  if (!h) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  dnacl_status s = param_host(ctx, wd, &w);
+  if (s == DNACL_OK) {
+    for (int u = 0; u < U; u++)
+      for (int f = 0; f < In; f++) h[(size_t)f * U16 + u] = w[(size_t)u * In + f];
+    free(w);
+    s = dnacl_tensor_new(ctx, &S->wt, In, U16, 0);
+    if (s == DNACL_OK) s = dnacl_tensor_write(ctx, &S->wt, h);
+  }
+  free(h);
+  return s;
+}
+
+/* ---- incremental: one batch --------------------------------------------------------- */
+
+static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+  const dnacl_layer_spec *ls = &m->spec.layers[i];
+  const int V = S->V, Cin = P->gC[i], Cout = P->gC[i + 1], K = ls->kernel, dil = ls->dilation;
+  const int span = dil * (K - 1), left = ls->same_padding ? span / 2 : 0;
+  const int Win = P->W[i], Wout = P->W[i + 1], ld = gemm_ld(V * Win);
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
+  size_t g[3] = {(size_t)Win, (size_t)Cin, (size_t)V};
+  DNACL_TRY(dnacl_run(ctx, k, 3, g, NULL, "mmiiimmiim", S->win[i].buf, S->ref.t[i].buf, Cin, P->gL[i],
+                      Win, S->vl, S->A[i], V, ld, S->d.buf));
+  dnacl_gemm_args ga = {0};
+  ga.M = Cout * K;
+  ga.N = V * Win;
+  ga.K = Cin;
+  ga.lda = Cin;
+  ga.ldb = ld;
+  ga.ldc = ld;
+  ga.alpha = 1.0f;
+  DNACL_TRY(dnacl_gemm(ctx, S->wp[i].buf, S->d.buf, S->t.buf, &ga));
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_conv_gather", &k));
+  size_t g2[3] = {(size_t)Wout, (size_t)Cout, (size_t)V};
+  return dnacl_run(ctx, k, 3, g2, NULL, "mimiiimiiiimmim", S->t.buf, ld, S->ref.t[i + 1].buf, Cout,
+                   P->gL[i + 1], Wout, S->A[i + 1], K, dil, left, Win, S->A[i], S->vl, V,
+                   S->win[i + 1].buf);
+}
+
+static dnacl_status pool_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+  const dnacl_layer_spec *ls = &m->spec.layers[i];
+  const int V = S->V, C = P->gC[i], We = (P->W[i + 1] - 1) * ls->stride + ls->window;
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_expand", &k));
+  size_t g[3] = {(size_t)We, (size_t)C, (size_t)V};
+  DNACL_TRY(dnacl_run(ctx, k, 3, g, NULL, "mmiiimmmiiim", S->win[i].buf, S->ref.t[i].buf, C, P->gL[i],
+                      P->W[i], S->A[i], S->vl, S->A[i + 1], ls->stride, We, V, S->e.buf));
+  dnacl_tensor e = S->e;
+  e.ndim = 3;
+  e.shape[0] = V, e.shape[1] = C, e.shape[2] = We;
+  e.n = (size_t)V * C * We;
+  return m->nodes[i].layer->ops->forward(m->nodes[i].layer, ctx, &e, &S->win[i + 1], 0);
+}
+
+static dnacl_status resadd_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+  const int b = m->nodes[i].residual_begin, V = S->V, C = P->gC[i];
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_resadd", &k));
+  size_t g[3] = {(size_t)P->W[i + 1], (size_t)C, (size_t)V};
+  return dnacl_run(ctx, k, 3, g, NULL, "mimmmimmiimmiim", S->win[i].buf, P->W[i], S->A[i],
+                   S->ref.t[i].buf, S->win[b].buf, P->W[b], S->A[b], S->ref.t[b].buf, C, P->gL[i],
+                   S->vl, S->A[i + 1], P->W[i + 1], V, S->win[i + 1].buf);
+}
+
+/* Outputs of the V variants of hv (3 ints each) in S->tail.t[n_nodes]. */
+static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S,
+                              const int *hv, int *hg) {
+  const int V = S->V, F = P->F, L0 = P->L0;
+  /* Runs of variants with the same reference row and dense window, at most GM long. */
+  int ng = 0;
+  for (int v = 0; v < V; v++) {
+    const int *a = hv + 3 * v, *g0 = ng ? hv + 3 * hg[2 * (ng - 1)] : NULL;
+    if (ng && hg[2 * ng - 1] < S->GM && a[0] == g0[0] &&
+        P->A[(size_t)F * L0 + a[1]] == P->A[(size_t)F * L0 + g0[1]]) {
+      hg[2 * ng - 1]++;
+    } else {
+      hg[2 * ng] = v;
+      hg[2 * ng + 1] = 1;
+      ng++;
+    }
+  }
+  DNACL_TRY(write_ints(ctx, S->vl, hv, 3 * (size_t)V));
+  DNACL_TRY(write_ints(ctx, S->groups, hg, 2 * (size_t)ng));
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_window_input", &k));
+  size_t g[3] = {(size_t)P->W[0], (size_t)P->gC[0], (size_t)V};
+  DNACL_TRY(dnacl_run(ctx, k, 3, g, NULL, "miimmiim", S->ref.t[0].buf, P->gC[0], L0, S->vl, S->A[0], P->W[0],
+                      V, S->win[0].buf));
+  for (int i = 0; i < F; i++) {
+    if (P->alias[i]) continue;
+    dnacl_layer *l = m->nodes[i].layer;
+    switch (m->nodes[i].kind) {
+      case DNACL_L_CONV1D: DNACL_TRY(conv_step(ctx, m, P, S, i)); break;
+      case DNACL_L_MAXPOOL: DNACL_TRY(pool_step(ctx, m, P, S, i)); break;
+      case DNACL_L_RESIDUAL_END: DNACL_TRY(resadd_step(ctx, m, P, S, i)); break;
+      default: /* batchnorm (eval), layernorm, activations: the layer itself on the window */
+        DNACL_TRY(l->ops->forward(l, ctx, &S->win[i], &S->win[i + 1], 0));
+    }
+  }
+  char opts[32];
+  snprintf(opts, sizeof opts, "-DGM=%d", S->GM);
+  DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_dense", &k));
+  size_t gd[2] = {(size_t)S->U16 / 16, (size_t)ng};
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, NULL, "mmiiimmmimiimm", S->win[F].buf, S->ref.t[F].buf, P->gC[F],
+                      P->gL[F], P->W[F], S->A[F], S->vl, S->groups, ng, S->wt.buf, S->U, S->U16,
+                      S->ref.t[F + 1].buf, S->tail.t[F + 1].buf));
+  return run_nodes(ctx, m, &S->tail, F + 1, m->n_nodes, V);
+}
+
+static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, const float *x,
+                                int n, int target, dnacl_explain_output output, float *out) {
+  const int C = m->in_channels, L = m->length, T = m->spec.tasks;
+  const size_t xs = (size_t)C * L;
+  const int R = imin(n, CHUNK);
+  long v0 = 0;
+  for (int i = 0; i < R; i++) v0 += n_variants(x + i * xs, C, L);
+  int vmax = env_int("DNACL_ISM_BATCH", INC_BATCH);
+  double fit = INC_BUDGET_FLOATS / per_variant_floats(m, P);
+  if (fit < vmax) vmax = fit < 16 ? 16 : (int)fit;
+  const int V = balanced(v0, vmax);
+  inc_state S;
+  memset(&S, 0, sizeof S);
+  int *list = malloc(3 * (size_t)R * xs * sizeof *list), *hv = malloc(3 * (size_t)V * sizeof *hv);
+  int *hg = malloc(2 * (size_t)V * sizeof *hg);
+  double *fref = malloc((size_t)R * sizeof *fref);
+  float *logits = malloc((size_t)imax(V, R) * T * sizeof *logits);
+  dnacl_status s = !list || !hv || !hg || !fref || !logits ? dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory")
+                                                            : DNACL_OK;
+  if (s == DNACL_OK) s = state_init(ctx, m, P, R, V, &S);
+  for (int c0 = 0; s == DNACL_OK && c0 < n; c0 += R) {
+    const int rc = imin(R, n - c0);
+    s = write_floats(ctx, &S.ref.t[0], x + c0 * xs, rc * xs);
+    if (s == DNACL_OK) s = run_nodes(ctx, m, &S.ref, 0, m->n_nodes, rc);
+    if (s == DNACL_OK) s = read_floats(ctx, &S.ref.t[m->n_nodes], logits, (size_t)rc * T);
+    for (int r = 0; s == DNACL_OK && r < rc; r++) fref[r] = explained(logits + (size_t)r * T, T, target, output);
+    int nv = 0;
+    for (int r = 0; r < rc; r++) nv += list_variants(x + (c0 + r) * xs, C, L, r, list + 3 * nv);
+    if (s == DNACL_OK) memset(out + c0 * xs, 0, rc * xs * sizeof *out);
+    for (int k0 = 0; s == DNACL_OK && k0 < nv; k0 += V) {
+      const int cnt = imin(V, nv - k0);
+      for (int i = 0; i < V; i++) memcpy(hv + 3 * i, list + 3 * (k0 + (i < cnt ? i : 0)), 3 * sizeof *hv);
+      s = run_batch(ctx, m, P, &S, hv, hg);
+      if (s == DNACL_OK) s = read_floats(ctx, &S.tail.t[m->n_nodes], logits, (size_t)V * T);
+      for (int i = 0; s == DNACL_OK && i < cnt; i++) {
+        const int *e = hv + 3 * i;
+        out[(c0 + e[0]) * xs + (size_t)e[2] * L + e[1]] =
+            (float)(explained(logits + (size_t)i * T, T, target, output) - fref[e[0]]);
+      }
+    }
+  }
+  state_free(&S, P, m);
+  free(list);
+  free(hv);
+  free(hg);
+  free(fref);
+  free(logits);
+  return s;
+}
+
+/* ---- entry point -------------------------------------------------------------------- */
+
+dnacl_status dnacl_ism(dnacl_ctx *ctx, dnacl_model *m, const float *x, int n, int target,
+                       dnacl_explain_output output, int incremental_wanted, float *out,
+                       int *used_incremental) {
+  if (used_incremental) *used_incremental = 0;
+  if (!ctx || !m) return dnacl_fail(DNACL_ERR_ARG, "dnacl_ism: no context or model");
+  if (n < 0) return dnacl_fail(DNACL_ERR_ARG, "dnacl_ism: %d sequences", n);
+  if (n > 0 && (!x || !out)) return dnacl_fail(DNACL_ERR_ARG, "dnacl_ism: input or output is NULL");
+  if (target < 0 || target >= m->spec.tasks)
+    return dnacl_fail(DNACL_ERR_ARG, "dnacl_ism: target %d, but model %s has %d output(s) (0..%d)",
+                      target, m->spec.name, m->spec.tasks, m->spec.tasks - 1);
+  if (output != DNACL_EXPLAIN_LOGIT && output != DNACL_EXPLAIN_PROB)
+    return dnacl_fail(DNACL_ERR_ARG, "dnacl_ism: unknown output kind %d", (int)output);
+  const size_t xs = (size_t)m->in_channels * m->length;
+  for (size_t i = 0; i < (size_t)n * xs; i++)
+    if (!isfinite(x[i]))
+      return dnacl_fail(DNACL_ERR_ARG, "dnacl_ism: sequence %zu has a non-finite value at channel %zu, position %zu",
+                        i / xs, i % xs / m->length, i % m->length);
+  if (n == 0) return DNACL_OK;
+  if (incremental_wanted) {
+    inc_plan P;
+    int ok = 0;
+    DNACL_TRY(inc_analyse(m, &P, &ok));
+    if (ok) {
+      dnacl_status s = incremental(ctx, m, &P, x, n, target, output, out);
+      plan_free(&P);
+      if (s == DNACL_OK && used_incremental) *used_incremental = 1;
+      return s;
+    }
+  }
+  return naive(ctx, m, x, n, target, output, out);
+}

@@ -1,0 +1,210 @@
+/* In silico saturation mutagenesis (src/explain/ism.c): the naive method against direct
+ * forwards of single variants, and the incremental method against the naive one on the
+ * chapter's baseline, an exponential first layer, CNN-deep (valid convolutions, several
+ * pools), ResidualBind (dilated residual block) and a transformer model (which must fall
+ * back to the naive method). Random weights from dnacl_model_init with batchnorm
+ * statistics and affine parameters randomised too, so every layer's window rule matters.
+ *
+ * `test_ism --bench [n]` instead times naive and incremental ISM of the baseline at L=200
+ * (random weights, n sequences, default 4) and prints ms/sequence as one JSON line
+ * (tools/bench_ism.py runs it beside PyTorch). Tests never assert on time. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "explain/explain.h"
+#include "harness.h"
+#include "nn/model.h"
+
+static uint32_t rng_state = 12345u;
+static uint32_t rnd(void) {
+  rng_state = rng_state * 1664525u + 1013904223u;
+  return rng_state >> 8;
+}
+static float uni(float a, float b) { return a + (b - a) * (float)(rnd() & 0xffffff) / 16777216.0f; }
+
+/* Build a model file with random weights; act >= 0 replaces the ablated activation. */
+static dnacl_model *load(dnacl_ctx *ctx, const char *path, int act, uint64_t seed) {
+  dnacl_model_spec spec;
+  OK(dnacl_model_spec_load(path, &spec));
+  if (act >= 0 && spec.ablation_layer >= 0) spec.layers[spec.ablation_layer].act = (dnacl_act)act;
+  dnacl_model *m;
+  OK(dnacl_model_build(ctx, &spec, &m));
+  OK(dnacl_model_init(ctx, m, seed));
+  char q[128];
+  dnacl_param *p;
+  for (int i = 0; (p = dnacl_model_param(m, i, q, sizeof q)); i++) {
+    size_t len = strlen(q);
+    float lo, hi;
+    if (len > 5 && !strcmp(q + len - 5, "gamma")) lo = 0.5f, hi = 1.5f;
+    else if (len > 4 && !strcmp(q + len - 4, "beta")) lo = -0.3f, hi = 0.3f;
+    else if (len > 5 && !strcmp(q + len - 5, "rmean")) lo = -0.2f, hi = 0.2f;
+    else if (len > 4 && !strcmp(q + len - 4, "rvar")) lo = 0.5f, hi = 2.0f;
+    else continue;
+    float *h = malloc(p->value.n * sizeof *h);
+    for (size_t j = 0; j < p->value.n; j++) h[j] = uni(lo, hi);
+    OK(dnacl_tensor_write(ctx, &p->value, h));
+    free(h);
+  }
+  return m;
+}
+
+/* n random one-hot sequences; sequence 0 gets an N as zeros at position 7 and an N as
+ * 0.25s at its last position, so non-one-hot columns (all 4 bases are variants) are covered. */
+static float *sequences(int n, int L) {
+  float *x = calloc((size_t)n * 4 * L, sizeof *x);
+  for (int i = 0; i < n; i++)
+    for (int p = 0; p < L; p++) x[((size_t)i * 4 + rnd() % 4) * L + p] = 1.0f;
+  if (L > 8)
+    for (int c = 0; c < 4; c++) x[(size_t)c * L + 7] = 0.0f, x[(size_t)c * L + L - 1] = 0.25f;
+  return x;
+}
+
+static double max_abs(const float *a, size_t n) {
+  double w = 0;
+  for (size_t i = 0; i < n; i++) w = fmax(w, fabs(a[i]));
+  return w;
+}
+
+/* Every one-hot column's reference base has exactly 0. */
+static void check_ref_zero(const char *label, const float *x, const float *out, int n, int L) {
+  int bad = 0;
+  for (int i = 0; i < n; i++)
+    for (int p = 0; p < L; p++)
+      for (int b = 0; b < 4; b++) {
+        size_t k = ((size_t)i * 4 + b) * L + p;
+        if (x[k] == 1.0f && out[k] != 0.0f) bad++;
+      }
+  CHECK(bad == 0, "%s: %d reference bases are not 0", label, bad);
+}
+
+/* A few variants by hand: one forward of [x, variants...] and f(var) - f(x). */
+static void check_direct(dnacl_ctx *ctx, dnacl_model *m, const float *x, const float *out, int target,
+                         dnacl_explain_output output, const char *label) {
+  const int L = m->length, T = m->spec.tasks, nv = 6;
+  const int pos[6] = {0, 1, 7, L / 2, L - 2, L - 1};
+  float *rows = malloc((size_t)(nv + 1) * 4 * L * sizeof *rows);
+  int bases[6];
+  for (int k = 0; k <= nv; k++) memcpy(rows + (size_t)k * 4 * L, x, 4 * (size_t)L * sizeof *rows);
+  for (int k = 0; k < nv; k++) {
+    int p = pos[k], b0 = -1;
+    for (int c = 0; c < 4; c++)
+      if (x[(size_t)c * L + p] == 1.0f) b0 = c;
+    bases[k] = (b0 + 1 + k % 3) % 4; /* never the reference base */
+    float *r = rows + (size_t)(k + 1) * 4 * L;
+    for (int c = 0; c < 4; c++) r[(size_t)c * L + p] = c == bases[k] ? 1.0f : 0.0f;
+  }
+  dnacl_tensor t;
+  OK(dnacl_tensor_new(ctx, &t, nv + 1, 4, L));
+  OK(dnacl_tensor_write(ctx, &t, rows));
+  OK(dnacl_model_forward(ctx, m, &t, 0));
+  float *lg = read_host(ctx, dnacl_model_output(m));
+  float got[6], want[6];
+  for (int k = 0; k < nv; k++) {
+    double f = lg[(size_t)(k + 1) * T + target], f0 = lg[target];
+    if (output == DNACL_EXPLAIN_PROB) f = 1 / (1 + exp(-f)), f0 = 1 / (1 + exp(-f0));
+    want[k] = (float)(f - f0);
+    got[k] = out[(size_t)bases[k] * L + pos[k]];
+  }
+  compare_host(label, got, want, nv, 1e-5 * fmax(1.0, max_abs(want, nv)), 1e-4);
+  free(lg);
+  free(rows);
+  dnacl_tensor_free(&t);
+}
+
+/* Naive and incremental ISM of n sequences of a model; they agree to 1e-4 relative to the
+ * map's largest entry (the naive method's own rounding: two forwards of ~1e-7 relative
+ * error each, subtracted). */
+static void compare_methods(dnacl_ctx *ctx, const char *label, dnacl_model *m, int n, int target,
+                            dnacl_explain_output output, int expect_incremental) {
+  const int L = m->length;
+  const size_t N = (size_t)n * 4 * L;
+  float *x = sequences(n, L), *a = malloc(N * sizeof *a), *b = malloc(N * sizeof *b);
+  int used = -1;
+  printf("%s (%s, target %d, %d sequences of %d bp):\n", label,
+         output == DNACL_EXPLAIN_PROB ? "probability" : "logit", target, n, L);
+  OK(dnacl_ism(ctx, m, x, n, target, output, 0, a, &used));
+  CHECK(used == 0, "%s: naive ISM says it ran incrementally", label);
+  check_ref_zero("naive", x, a, n, L);
+  check_direct(ctx, m, x, a, target, output, "naive vs single forwards");
+  OK(dnacl_ism(ctx, m, x, n, target, output, 1, b, &used));
+  CHECK(used == expect_incremental, "%s: used_incremental %d, expected %d", label, used, expect_incremental);
+  check_ref_zero(used ? "incremental" : "fallback", x, b, n, L);
+  double scale = max_abs(a, N);
+  printf("  largest |ISM| %.4g\n", scale);
+  CHECK(scale > 1e-4, "%s: the ISM map is all ~0 (%g), the comparison would say nothing", label, scale);
+  compare_host(used ? "incremental vs naive" : "fallback vs naive", b, a, N, 1e-4 * scale, 1e-4);
+  free(x);
+  free(a);
+  free(b);
+}
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int bench(int n) {
+  dnacl_ctx *ctx = harness_ctx();
+  dnacl_model *m = load(ctx, "yaml/models/baseline.yaml", -1, 7);
+  const int L = m->length;
+  float *x = sequences(n, L), *out = malloc((size_t)n * 4 * L * sizeof *out);
+  double ms[2];
+  int used[2];
+  for (int inc = 0; inc < 2; inc++) {
+    OK(dnacl_ism(ctx, m, x, 1, 0, DNACL_EXPLAIN_LOGIT, inc, out, &used[inc])); /* warm-up: kernel builds */
+    double t0 = now();
+    OK(dnacl_ism(ctx, m, x, n, 0, DNACL_EXPLAIN_LOGIT, inc, out, &used[inc]));
+    ms[inc] = (now() - t0) * 1e3 / n;
+  }
+  printf("{\"peer\": \"dnacl\", \"device\": \"%s\", \"model\": \"baseline\", \"length\": %d, \"sequences\": %d, "
+         "\"naive_ms_per_seq\": %.2f, \"incremental_ms_per_seq\": %.2f, \"speedup\": %.1f, \"used_incremental\": %d}\n",
+         dnacl_ctx_device(ctx)->name, L, n, ms[0], ms[1], ms[0] / ms[1], used[1]);
+  free(x);
+  free(out);
+  dnacl_model_free(m);
+  dnacl_ctx_release(ctx);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--bench")) return bench(argc > 2 ? atoi(argv[2]) : 4);
+  dnacl_ctx *ctx = harness_ctx();
+
+  dnacl_model *m = load(ctx, "yaml/models/baseline.yaml", -1, 1);
+  compare_methods(ctx, "baseline", m, 3, 0, DNACL_EXPLAIN_LOGIT, 1);
+  compare_methods(ctx, "baseline", m, 1, 0, DNACL_EXPLAIN_PROB, 1);
+  /* Arguments: refused by name, nothing written. */
+  float x1[4 * 200] = {0}, o1[4 * 200];
+  int used = -1;
+  CHECK(dnacl_ism(ctx, m, x1, 1, 1, DNACL_EXPLAIN_LOGIT, 1, o1, &used) == DNACL_ERR_ARG && used == 0,
+        "target 1 of a 1-task model must be refused");
+  CHECK(dnacl_ism(ctx, m, x1, 1, 0, (dnacl_explain_output)7, 0, o1, NULL) == DNACL_ERR_ARG, "bad output kind");
+  x1[5] = NAN;
+  CHECK(dnacl_ism(ctx, m, x1, 1, 0, DNACL_EXPLAIN_LOGIT, 0, o1, NULL) == DNACL_ERR_ARG, "NaN input");
+  CHECK(dnacl_ism(ctx, m, NULL, 0, 0, DNACL_EXPLAIN_LOGIT, 1, NULL, NULL) == DNACL_OK, "n = 0 is a no-op");
+  dnacl_model_free(m);
+
+  m = load(ctx, "yaml/models/baseline.yaml", DNACL_ACT_EXP, 2);
+  compare_methods(ctx, "baseline, exponential first layer", m, 2, 0, DNACL_EXPLAIN_LOGIT, 1);
+  dnacl_model_free(m);
+
+  m = load(ctx, "yaml/models/cnn_deep.yaml", DNACL_ACT_EXP, 3);
+  compare_methods(ctx, "cnn_deep, exponential first layer", m, 2, 5, DNACL_EXPLAIN_PROB, 1);
+  dnacl_model_free(m);
+
+  m = load(ctx, "yaml/models/residualbind.yaml", -1, 4);
+  compare_methods(ctx, "residualbind", m, 2, 0, DNACL_EXPLAIN_LOGIT, 1);
+  dnacl_model_free(m);
+
+  m = load(ctx, "yaml/models/cnn_local.yaml", -1, 5);
+  compare_methods(ctx, "cnn_local", m, 1, 0, DNACL_EXPLAIN_LOGIT, 1);
+  dnacl_model_free(m);
+
+  m = load(ctx, "yaml/models/add_one_transformer_block.yaml", -1, 6);
+  compare_methods(ctx, "add_one_transformer_block (falls back)", m, 1, 0, DNACL_EXPLAIN_LOGIT, 0);
+  dnacl_model_free(m);
+
+  dnacl_ctx_release(ctx);
+  return harness_summary();
+}

@@ -26,17 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/attention.h"
 #include "nn/gemm.h"
 #include "nn/layer.h"
 
-/* Shared with src/nn/transformer.c, which uses the same helpers for its per-token dense
- * layers (declared there too: the kernel family is cl/attention.cl). */
-dnacl_status dnacl_attn_bcl_to_cbl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, size_t dst_off, int B,
-                                   int C, int L);
-dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int B, int C,
-                                 int N);
-dnacl_status dnacl_attn_channel_sum(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem out, int B, int C,
-                                    int L);
 
 typedef struct attn_cfg {
   int channels, heads;

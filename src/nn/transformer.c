@@ -24,17 +24,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "nn/attention.h"
 #include "nn/gemm.h"
 #include "nn/layer.h"
 #include "nn/ops.h"
 
-/* Layout helpers in src/nn/attention.c (kernels in cl/attention.cl). */
-dnacl_status dnacl_attn_bcl_to_cbl(dnacl_ctx *ctx, cl_mem src, cl_mem dst, size_t dst_off, int B,
-                                   int C, int L);
-dnacl_status dnacl_attn_add_bias(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem bias, int B, int C,
-                                 int N);
-dnacl_status dnacl_attn_channel_sum(dnacl_ctx *ctx, cl_mem x, size_t off, cl_mem out, int B, int C,
-                                    int L);
 
 enum { SUB_LN1, SUB_ATTN, SUB_LN2, SUB_ACT, SUB_DROP, N_SUB };
 

@@ -130,7 +130,8 @@ static int find_motif(const dnacl_motif_set *db, const char *name) {
   return -1;
 }
 
-/* Levenshtein distance ignoring case, for "did you mean". */
+/* Edit distance ignoring case, a swap of two neighbours counting one (optimal string
+ * alignment), for "close names": typos such as Gapba for Gabpa are one edit away. */
 static int edit_distance(const char *a, const char *b) {
   int la = (int)strlen(a), lb = (int)strlen(b);
   if (la > 63 || lb > 63) return 99;
@@ -139,10 +140,13 @@ static int edit_distance(const char *a, const char *b) {
   for (int j = 0; j <= lb; j++) d[0][j] = j;
   for (int i = 1; i <= la; i++)
     for (int j = 1; j <= lb; j++) {
-      int c = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-      int v = d[i - 1][j - 1] + c;
+      int ai = tolower((unsigned char)a[i - 1]), bj = tolower((unsigned char)b[j - 1]);
+      int v = d[i - 1][j - 1] + (ai != bj);
       if (d[i - 1][j] + 1 < v) v = d[i - 1][j] + 1;
       if (d[i][j - 1] + 1 < v) v = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && ai == tolower((unsigned char)b[j - 2]) && tolower((unsigned char)a[i - 2]) == bj &&
+          d[i - 2][j - 2] + 1 < v)
+        v = d[i - 2][j - 2] + 1;
       d[i][j] = v;
     }
   return d[la][lb];
@@ -159,7 +163,8 @@ static int contains_nocase(const char *hay, const char *needle) {
 static dnacl_status unknown_motif(const char *path, const dnacl_motif_set *db, const char *name) {
   char list[512];
   size_t u = 0;
-  int shown = 0, tol = (int)strlen(name) / 3 > 1 ? (int)strlen(name) / 3 : 1;
+  /* one edit for short names (SP1 is one away from SP2), two from 5 characters on */
+  int shown = 0, tol = strlen(name) < 5 ? 1 : 2;
   list[0] = 0;
   for (int dist = 0; dist <= tol + 1 && shown < 8; dist++)
     for (int i = 0; i < db->n && shown < 8; i++) {
@@ -582,8 +587,8 @@ static dnacl_status generate(const dnacl_sim_cfg *c, gen_ctx *g, dnacl_sim_data 
     if (g->pos_pool[i].width < min_w) min_w = g->pos_pool[i].width;
   if ((long)g->kmin * min_w > c->length)
     return dnacl_fail(DNACL_ERR_ARG, "%s: length %d is too short for %s: every sequence holds at least "
-                      "%d motifs and the narrowest is %d bp wide, so at least %d bp are needed",
-                      c->motifs_path, c->length, dnacl_sim_task_name(c->task), g->kmin, min_w,
+                      "%d motif%s and the narrowest is %d bp wide, so at least %d bp are needed",
+                      c->motifs_path, c->length, dnacl_sim_task_name(c->task), g->kmin, g->kmin > 1 ? "s" : "", min_w,
                       g->kmin * min_w);
 
   int N = c->n, L = c->length;

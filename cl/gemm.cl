@@ -18,6 +18,12 @@
  *   gemm_cpu_nt: B transposed means op(B) columns are contiguous along k, so the block
  *     is DM x DN dot products vectorised along k (float16 partial sums), summed at the end.
  *   gemm_ref: one element per work-item; used for A^T B^T (nothing in dnacl needs it fast).
+ * Tile order (m_fast): PoCL runs work-groups roughly in id order, dimension 0 fastest.
+ * With N tiles fastest, all of op(B) streams past each row block of A, once per block:
+ * fine while op(B) fits in cache, ruinous when it does not (64 x 25600 x 640 ran at 13
+ * GFLOP/s, op(B) being 64 MB read 11 times). So the host puts the tiles of the smaller
+ * dimension fastest (m_fast = M < N): the operand re-read is then the smaller one, and the
+ * panel of the larger stays in cache while every tile that needs it runs.
  * Edge tiles do not take a slow path: a tile that would run past M (or N) is shifted
  * back to end at M (N), recomputing a few rows (columns) of its neighbour, and writes only
  * the elements it owns. Only matrices narrower than one tile need guarded loads.
@@ -113,11 +119,12 @@ inline int tile_start(int t, int w, int len) { return max(0, min(t * w, len - w)
  * literal at each call so the compiler specialises the loads. */
 inline void cpu_x_block(const int ta, int M, int N, int K, __global const float *A, int lda,
                         __global const float *B, int ldb, __global float *C, int ldc,
-                        float alpha, float beta) {
-  const int m_own = get_global_id(1) * MR, n_own = get_global_id(0) * 16;
+                        float alpha, float beta, int m_fast) {
+  const int tm = get_global_id(m_fast ? 0 : 1), tn = get_global_id(m_fast ? 1 : 0);
+  const int m_own = tm * MR, n_own = tn * 16;
   if (m_own >= M || n_own >= N) return;
-  const int m0 = tile_start(get_global_id(1), MR, M);
-  const int n0 = tile_start(get_global_id(0), 16, N);
+  const int m0 = tile_start(tm, MR, M);
+  const int n0 = tile_start(tn, 16, N);
   /* Row pointers of op(A), clamped so short matrices (M < MR) read a valid row twice. */
   __global const float *ar[MR];
 #pragma unroll
@@ -164,14 +171,14 @@ inline void cpu_x_block(const int ta, int M, int N, int K, __global const float 
   }
 }
 
-__kernel void gemm_cpu_nn(GEMM_ARGS) {
+__kernel void gemm_cpu_nn(GEMM_ARGS, int m_fast) {
   GEMM_BATCH_BASES();
-  cpu_x_block(0, M, N, K, A, lda, B, ldb, C, ldc, alpha, beta);
+  cpu_x_block(0, M, N, K, A, lda, B, ldb, C, ldc, alpha, beta, m_fast);
 }
 
-__kernel void gemm_cpu_tn(GEMM_ARGS) {
+__kernel void gemm_cpu_tn(GEMM_ARGS, int m_fast) {
   GEMM_BATCH_BASES();
-  cpu_x_block(1, M, N, K, A, lda, B, ldb, C, ldc, alpha, beta);
+  cpu_x_block(1, M, N, K, A, lda, B, ldb, C, ldc, alpha, beta, m_fast);
 }
 
 inline float hsum16(float16 v) {
@@ -183,12 +190,13 @@ inline float hsum16(float16 v) {
 
 /* A B^T: rows of A and rows of B are both contiguous along k, so each of the DM x DN
  * results is a dot product accumulated 16 lanes at a time. */
-__kernel void gemm_cpu_nt(GEMM_ARGS) {
+__kernel void gemm_cpu_nt(GEMM_ARGS, int m_fast) {
   GEMM_BATCH_BASES();
-  const int m_own = get_global_id(1) * DM, n_own = get_global_id(0) * DN;
+  const int tm = get_global_id(m_fast ? 0 : 1), tn = get_global_id(m_fast ? 1 : 0);
+  const int m_own = tm * DM, n_own = tn * DN;
   if (m_own >= M || n_own >= N) return;
-  const int m0 = tile_start(get_global_id(1), DM, M);
-  const int n0 = tile_start(get_global_id(0), DN, N);
+  const int m0 = tile_start(tm, DM, M);
+  const int n0 = tile_start(tn, DN, N);
   __global const float *ar[DM], *br[DN];
 #pragma unroll
   for (int i = 0; i < DM; i++) ar[i] = A + (size_t)min(m0 + i, M - 1) * lda;

@@ -11,7 +11,8 @@
  *                                   local-memory GPU kernel, the one-element-per-work-item
  *                                   reference, or CLBlast (if built in).
  *   DNACL_GEMM_TILES=mr,dm,dn,wg    CPU tile sizes (rows per NN/TN work-item; rows and
- *                                   columns per NT work-item; work-items per group along N). */
+ *                                   columns per NT work-item; work-items per group).
+ *   DNACL_GEMM_NO_TRANSPOSE         CPU: never transpose an operand first (except A^T B^T). */
 #include "nn/gemm.h"
 
 #include <stdio.h>
@@ -27,6 +28,7 @@ typedef enum { PATH_CPU, PATH_GPU, PATH_REF, PATH_CLBLAST } gemm_path;
 typedef struct {
   gemm_path path;
   int mr, dm, dn, wg;
+  int no_transpose;
 } gemm_cfg;
 
 static gemm_cfg config(const dnacl_ctx *ctx) {
@@ -40,7 +42,8 @@ static gemm_cfg config(const dnacl_ctx *ctx) {
 #else
   const gemm_path gpu_default = PATH_GPU;
 #endif
-  gemm_cfg c = {ctx->is_cpu ? PATH_CPU : gpu_default, 6, 4, 4, 4};
+  gemm_cfg c = {ctx->is_cpu ? PATH_CPU : gpu_default, 6, 4, 4, 4, 0};
+  c.no_transpose = getenv("DNACL_GEMM_NO_TRANSPOSE") != NULL;
   const char *k = getenv("DNACL_GEMM_KERNEL");
   if (k && !strcmp(k, "cpu")) c.path = PATH_CPU;
   if (k && !strcmp(k, "gpu")) c.path = PATH_GPU;
@@ -93,7 +96,8 @@ static dnacl_status check_operand(const char *what, cl_mem m, size_t off, size_t
 static dnacl_status launch(dnacl_ctx *ctx, const char *name, const char *opts, const size_t *global,
                            const size_t *local, int M, int N, int K, cl_mem a, size_t off_a,
                            size_t stride_a, int lda, cl_mem b, size_t off_b, size_t stride_b,
-                           int ldb, cl_mem c, const dnacl_gemm_args *g, int pass_trans) {
+                           int ldb, cl_mem c, const dnacl_gemm_args *g, int pass_trans,
+                           int m_fast) {
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "gemm", opts, name, &k));
   if (pass_trans)
@@ -101,10 +105,10 @@ static dnacl_status launch(dnacl_ctx *ctx, const char *name, const char *opts, c
                      (unsigned)stride_a, lda, b, (unsigned)off_b, (unsigned)stride_b, ldb, c,
                      (unsigned)g->off_c, (unsigned)g->stride_c, g->ldc, (double)g->alpha,
                      (double)g->beta, g->trans_a, g->trans_b);
-  return dnacl_run(ctx, k, 3, global, local, "iiimuuimuuimuuiff", M, N, K, a, (unsigned)off_a,
+  return dnacl_run(ctx, k, 3, global, local, "iiimuuimuuimuuiffi", M, N, K, a, (unsigned)off_a,
                    (unsigned)stride_a, lda, b, (unsigned)off_b, (unsigned)stride_b, ldb, c,
                    (unsigned)g->off_c, (unsigned)g->stride_c, g->ldc, (double)g->alpha,
-                   (double)g->beta);
+                   (double)g->beta, m_fast);
 }
 
 /* dst (batch x cols x rows, contiguous) = transpose of each rows x cols block of src. The
@@ -170,7 +174,7 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
     global[1] = (size_t)(M + 63) / 64 * 16;
     local[0] = local[1] = 16;
     return launch(ctx, "gemm_gpu", opts, global, local, M, N, K, a, g->off_a, g->stride_a, g->lda,
-                  b, g->off_b, g->stride_b, g->ldb, c, g, 1);
+                  b, g->off_b, g->stride_b, g->ldb, c, g, 1, 0);
   }
 #ifdef DNACL_HAVE_CLBLAST
   if (cfg.path == PATH_CLBLAST) {
@@ -206,22 +210,27 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
     global[1] = (size_t)M;
     local[0] = N < 16 ? (size_t)N : 16;
     return launch(ctx, "gemm_ref", "", global, local, M, N, K, a, g->off_a, g->stride_a, g->lda, b,
-                  g->off_b, g->stride_b, g->ldb, c, g, 1);
+                  g->off_b, g->stride_b, g->ldb, c, g, 1, 0);
   }
 
   /* CPU. Operands that the MR x 16 kernels would read down long, cache-hostile columns are
-   * first transposed (an O(MK) or O(NK) pass, small against the O(MNK) product once the
-   * product is big) so that the product becomes A B^T for the dot-product kernel:
+   * first transposed (an O(MK) or O(NK) pass) so that the product becomes A B^T for the
+   * dot-product kernel, which reads every operand along its rows. The pass is repaid
+   * when the transposed operand is reused by many tiles (the other dimension >= 256) and
+   * the product is big:
    *   A^T B^T always (no kernel reads both down columns);
-   *   A^T B when big and K >= 256 (1000^3: 230 against 172 GFLOP/s on 2 Zen 5 cores; with
-   *     short K, as in conv-like 640 x 3200 x 64, the direct kernel wins, 214 against 119);
-   *   A B and A^T B when big and a column stride conflicts (1024^3 A B: 255 against 150).
+   *   A^T B when K >= 256 (1000^3: 230 against 172 GFLOP/s on 2 Zen 5 cores; with short K,
+   *     as in conv-like 640 x 3200 x 64, the direct kernel wins, 214 against 119) or a
+   *     column stride conflicts;
+   *   A B when op(B)'s column stride conflicts (1024^3: 255 against 150; but 64 x 25600 x
+   *     640 is faster direct, 38 against 20: transposing 64 MB for 64 rows does not pay).
    * The transposed copies are contiguous per batch entry. */
   const double work = (double)M * N * K;
   const int big = work >= 16.0 * 1024 * 1024;
-  int tr_a = g->trans_a && (g->trans_b || (big && (K >= 256 || conflict_stride(g->lda) ||
-                                                   conflict_stride(g->ldb))));
-  int tr_b = !g->trans_b && (tr_a || (big && conflict_stride(g->ldb)));
+  int tr_a = g->trans_a && (g->trans_b || (big && N >= 256 && (K >= 256 || conflict_stride(g->lda) ||
+                                                                conflict_stride(g->ldb))));
+  int tr_b = !g->trans_b && (tr_a || (big && M >= 256 && conflict_stride(g->ldb)));
+  if (cfg.no_transpose && !(g->trans_a && g->trans_b)) tr_a = tr_b = 0;
   cl_mem at = NULL, bt = NULL;
   size_t off_a = g->off_a, stride_a = g->stride_a, off_b = g->off_b, stride_b = g->stride_b;
   int lda = g->lda, ldb = g->ldb, ta = g->trans_a, tb = g->trans_b;
@@ -238,18 +247,23 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
     snprintf(opts, sizeof opts, "-DMR=%d -DDM=%d -DDN=%d%s", cfg.mr, cfg.dm, cfg.dn,
              ctx->is_cpu ? "" : " -DGEMM_CPU_KERNEL=1");
     const char *name;
+    size_t tiles_m, tiles_n;
     if (!tb) {
       name = ta ? "gemm_cpu_tn" : "gemm_cpu_nn";
-      global[0] = (size_t)(N + 15) / 16;
-      global[1] = (size_t)(M + cfg.mr - 1) / (size_t)cfg.mr;
+      tiles_n = (size_t)(N + 15) / 16;
+      tiles_m = (size_t)(M + cfg.mr - 1) / (size_t)cfg.mr;
     } else {
       name = "gemm_cpu_nt";
-      global[0] = (size_t)(N + cfg.dn - 1) / (size_t)cfg.dn;
-      global[1] = (size_t)(M + cfg.dm - 1) / (size_t)cfg.dm;
+      tiles_n = (size_t)(N + cfg.dn - 1) / (size_t)cfg.dn;
+      tiles_m = (size_t)(M + cfg.dm - 1) / (size_t)cfg.dm;
     }
+    /* Tiles of the smaller dimension vary fastest (cl/gemm.cl, "Tile order"). */
+    const int m_fast = M < N;
+    global[0] = m_fast ? tiles_m : tiles_n;
+    global[1] = m_fast ? tiles_n : tiles_m;
     local[0] = global[0] < (size_t)cfg.wg ? global[0] : (size_t)cfg.wg;
     s = launch(ctx, name, opts, global, local, M, N, K, at ? at : a, off_a, stride_a, lda,
-               bt ? bt : b, off_b, stride_b, ldb, c, g, 0);
+               bt ? bt : b, off_b, stride_b, ldb, c, g, 0, m_fast);
   }
   if (at) clReleaseMemObject(at);
   if (bt) clReleaseMemObject(bt);

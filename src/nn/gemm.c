@@ -155,8 +155,8 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
      * alpha = 0 must not turn an Inf or NaN in A or B into NaN in C). */
     cl_kernel k;
     DNACL_TRY(dnacl_kernel(ctx, "gemm", "", "gemm_scale", &k));
-    size_t global[3] = {(size_t)N, (size_t)M, gz}, local[3] = {1, 1, 1};
-    return dnacl_run(ctx, k, 3, global, local, "iimuuif", M, N, c, (unsigned)g->off_c,
+    size_t global[3] = {(size_t)N, (size_t)M, gz};
+    return dnacl_run(ctx, k, 3, global, NULL, "iimuuif", M, N, c, (unsigned)g->off_c,
                      (unsigned)g->stride_c, g->ldc, (double)g->beta);
   }
   DNACL_TRY(check_operand("A", a, g->off_a, g->stride_a, batch, g->trans_a ? K : M,

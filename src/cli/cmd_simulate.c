@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "sim/simulate.h"
@@ -96,6 +97,11 @@ int cmd_simulate(int argc, char **argv) {
   }
   dnacl_sim_cfg c = dnacl_sim_defaults(t);
   if (motifs) c.motifs_path = motifs;
+  else if (access(c.motifs_path, R_OK) != 0) {
+    fprintf(stderr, "dnacl simulate: %s not found: the default motif file is relative to the dnacl "
+            "source tree; run from there or give --motifs FILE.meme\n", c.motifs_path);
+    return 1;
+  }
   if (n >= 0) c.n = (int)n;
   if (length >= 0) c.length = (int)length;
   if (background >= 0) c.n_background = (int)background;

@@ -72,7 +72,10 @@
  *   M_<split> (N, L) uint8                                    the mask
  *   truth_<split>_seq, _motif, _pos (K,) int32, _strand (K,) int8 (+1 / -1)
  *                                    one row per planted motif, ordered by record then
- *                                    position; _motif indexes the motif list below
+ *                                    position; _motif indexes the motif list below; _pos
+ *                                    is the 0-based first base of the window in the
+ *                                    record as stored, which holds the PWM (+1) or its
+ *                                    reverse complement (-1) left to right
  *   motif_names, motif_ids (M,) strings; motif_role (M,) uint8 (1: a task-1 motif / a
  *     task-3 positive-pool motif; 0: a task-3 negatives-only motif); motif_width,
  *     motif_offset (M,) int32; motif_pwm (sum of widths, 4) float32, forward strand, the

@@ -137,6 +137,15 @@ dnacl_status dnacl_sim_save(const dnacl_sim_data *d, const char *path) {
   char tmp[4096];
   if (snprintf(tmp, sizeof tmp, "%s.sim%ld.tmp", path, (long)getpid()) >= (int)sizeof tmp)
     return dnacl_fail(DNACL_ERR_ARG, "%s: path too long", path);
+  /* The io writer's message would name our temporary file; a missing directory is the
+   * usual cause, so say it in the user's terms first. */
+  const char *slash = strrchr(path, '/');
+  if (slash) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) > 0 ? (int)(slash - path) : 1, path);
+    if (access(dir, W_OK) != 0)
+      return dnacl_fail(DNACL_ERR_IO, "%s: cannot write: directory %s does not exist or is not writable", path, dir);
+  }
   const dnacl_seqset *sets[3] = {&d->sets[0], &d->sets[1], &d->sets[2]};
   dnacl_status s = dnacl_seqset_save_h5(tmp, sets, dnacl_sim_splits, 3);
   if (s != DNACL_OK) {

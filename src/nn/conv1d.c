@@ -6,7 +6,8 @@
  *
  * Every pass is an implicit GEMM on zero-padded copies (cl/conv1d.cl says why):
  *   forward  y  = conv(pad(x), w)
- *   dx          = conv(pad(dy), w flipped along K with Cin and Cout swapped), cropped
+ *   dx          = conv(pad(dy), w flipped along K with Cin and Cout swapped), evaluated
+ *                 only at the input's positions (an offset into the padded rows)
  *   dw          = sum over batch and length of dy x shifted, in a fixed order
  *   db          = sum over batch and length of dy, in a fixed order
  * Scratch (l->saved, reallocated only when the batch shape changes):

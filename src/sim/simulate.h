@@ -44,8 +44,9 @@
  *   into his copy of JASPAR); here a candidate is dropped when, on either strand and at
  *   some offset with at least min(8, both widths) overlapping columns, the mean Pearson
  *   correlation of its columns with a pool motif's columns is >= 0.80. With JASPAR 2016
- *   that removes about 40 matrices, the CEBP, ETS (ELK, ETV, ELF, ...), SP/KLF and E-box
- *   (MYC, MNT, ARNT, ...) families, much what the hand-made list did.
+ *   that removes 42 matrices, the CEBP, ETS (ELK, ETV, ELF, ...), SP/KLF/EGR and E-box
+ *   (MYC, MNT, ARNT, ...) families: the kind of look-alike the hand-made list removed
+ *   (which entries it named cannot be recovered without his copy of the file).
  *
  * Motif names are looked up by exact name, then by JASPAR id (MA0079.3), then by name
  * ignoring case; if several matrices share a name the first in the file is taken. An

@@ -12,6 +12,7 @@ static const dnacl_command commands[] = {
     {"model", "show a model file's layers, shapes and parameters", cmd_model},
     {"eval", "loss, accuracy, AUROC, AUPR of a trained run on data", cmd_eval},
     {"predict", "probabilities of a trained run for every sequence, as TSV", cmd_predict},
+    {"sweep", "run a sweep file's grid of trainings and evaluations; collect shards", cmd_sweep},
     {"explain", "attributions (saliency, IG, DeepLIFT/SHAP, ISM) as NPY, TSV and SVG logos", cmd_explain},
     {"simulate", "synthetic data with planted motifs and ground truth (Koo & Ploenzke)", cmd_simulate},
 };

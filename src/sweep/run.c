@@ -1,0 +1,679 @@
+/* Running a sweep: the output directory's identity and lock, the data, the cells of one
+ * shard in index order, and the results table after every cell (sweep.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/simulate.h"
+#include "sweep/evals.h"
+#include "sweep/override.h"
+#include "sweep/sweep.h"
+
+static volatile sig_atomic_t stop_flag;
+
+void dnacl_sweep_interrupt(void) {
+  stop_flag = 1;
+  dnacl_train_interrupt();
+}
+
+int dnacl_sweep_interrupted(void) { return stop_flag; }
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void logf_(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(FILE *log, const char *fmt, ...) {
+  if (!log) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(log, fmt, ap);
+  va_end(ap);
+  fflush(log);
+}
+
+/* ---- the output directory ------------------------------------------------------------------ */
+
+/* One process per output directory: two sweeps writing one results.tsv would each rewrite
+ * it without the other's rows. A POSIX record lock (released by the kernel when the
+ * process dies, kill -9 included) rather than a pid file that a crash leaves behind. */
+static dnacl_status lock_dir(const char *dir, int *fd_out) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT, 0644);
+  if (fd < 0) return dnacl_fail(DNACL_ERR_IO, "%s: cannot create the lock file: %s", path, strerror(errno));
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (fcntl(fd, F_SETLK, &fl) != 0) {
+    close(fd);
+    return dnacl_fail(DNACL_ERR_IO, "another dnacl sweep is working in %s (it holds %s); wait for it, or give another --out",
+                      dir, path);
+  }
+  *fd_out = fd;
+  return DNACL_OK;
+}
+
+static char *read_small(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) return NULL;
+  size_t cap = 4096, n = 0;
+  char *b = malloc(cap);
+  size_t r;
+  while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
+    n += r;
+    if (n + 1 == cap) {
+      char *nb = realloc(b, cap *= 2);
+      if (!nb) {
+        free(b);
+        b = NULL;
+      } else {
+        b = nb;
+      }
+    }
+  }
+  fclose(f);
+  if (b) b[n] = 0;
+  return b;
+}
+
+/* The id in DIR/sweep.id ("dnacl-sweep-id\t<hex>" on the first line) into id; 0 when DIR
+ * has none. */
+static int read_id(const char *dir, char id[17]) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/sweep.id", dir);
+  char *t = read_small(path);
+  if (!t) return 0;
+  int ok = !strncmp(t, "dnacl-sweep-id\t", 15) && strlen(t) >= 31;
+  if (ok) {
+    memcpy(id, t + 15, 16);
+    id[16] = 0;
+  }
+  free(t);
+  return ok ? 1 : -1;
+}
+
+static dnacl_status check_identity(const dnacl_sweep *sw, const char *dir, int *exists) {
+  char id[17];
+  int r = read_id(dir, id);
+  *exists = r == 1;
+  if (r < 0) return dnacl_fail(DNACL_ERR_PARSE, "%s/sweep.id is not a dnacl sweep id file", dir);
+  if (r == 1 && strcmp(id, sw->id))
+    return dnacl_fail(DNACL_ERR_ARG,
+                      "%s holds another sweep (id %s; this file, %s, is %s): a settings, grid, evaluation or model "
+                      "change makes a new sweep whose rows must not mix with the old ones; give another --out (diff "
+                      "%s/sweep.id with --dry-run's id to see what changed)",
+                      dir, id, sw->path, sw->id, dir);
+  return DNACL_OK;
+}
+
+static dnacl_status write_identity(const dnacl_sweep *sw, const char *dir) {
+  char path[4200];
+  size_t cap = strlen(sw->canonical) + strlen(sw->path) + 256;
+  char *b = malloc(cap);
+  if (!b) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  size_t n = (size_t)snprintf(b, cap, "dnacl-sweep-id\t%s\nname\t%s\ncells\t%d\nsource\t%s\n%s", sw->id, sw->name,
+                              sw->n_cells, sw->path, sw->canonical);
+  snprintf(path, sizeof path, "%s/sweep.id", dir);
+  dnacl_status s = dnacl_write_file_atomic(path, b, n);
+  free(b);
+  if (s != DNACL_OK) return s;
+
+  /* The sweep file as given, for the record, under a header naming the id. */
+  cap = strlen(sw->doc.text) + 256;
+  if (!(b = malloc(cap))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  n = (size_t)snprintf(b, cap, "# dnacl sweep id %s, copied from %s\n%s", sw->id, sw->path, sw->doc.text);
+  snprintf(path, sizeof path, "%s/sweep.yaml", dir);
+  s = dnacl_write_file_atomic(path, b, n);
+  free(b);
+  if (s != DNACL_OK) return s;
+
+  /* Every cell, what --dry-run lists: a shard's directory still tells the whole grid. */
+  cap = 256 + (size_t)sw->n_cells * 512;
+  if (!(b = malloc(cap))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  n = 0;
+  for (int c = 0; c < sw->first_metric - 1; c++) n += (size_t)snprintf(b + n, cap - n, "%s%s", c ? "\t" : "", sw->columns[c]);
+  n += (size_t)snprintf(b + n, cap - n, "\n");
+  for (int i = 0; i < sw->n_cells && s == DNACL_OK; i++) {
+    dnacl_sweep_cell cell;
+    s = dnacl_sweep_cell_at(sw, i, &cell);
+    if (s == DNACL_OK) {
+      dnacl_sweep_cell_params(sw, &cell, b + n, cap - n);
+      n += strlen(b + n);
+      n += (size_t)snprintf(b + n, cap - n, "\n");
+    }
+  }
+  snprintf(path, sizeof path, "%s/cells.tsv", dir);
+  if (s == DNACL_OK) s = dnacl_write_file_atomic(path, b, n);
+  free(b);
+  return s;
+}
+
+static void header_line(const dnacl_sweep *sw, char *buf, size_t cap) {
+  size_t u = 0;
+  buf[0] = 0;
+  for (int c = 0; c < sw->n_columns && u < cap; c++)
+    u += (size_t)snprintf(buf + u, cap - u, "%s%s", c ? "\t" : "", sw->columns[c]);
+}
+
+static dnacl_status load_results(const dnacl_sweep *sw, const char *dir, dnacl_results *r) {
+  char path[4200], header[8192];
+  snprintf(path, sizeof path, "%s/results.tsv", dir);
+  DNACL_TRY(dnacl_results_load(path, r));
+  header_line(sw, header, sizeof header);
+  if (r->header && strcmp(r->header, header)) {
+    dnacl_results_free(r);
+    return dnacl_fail(DNACL_ERR_PARSE, "%s: the columns differ from this sweep's (made by another dnacl version?)", path);
+  }
+  if (!r->header && !(r->header = strdup(header))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  /* Every row must be the cell this sweep has at that index. */
+  for (int i = 0; i < r->n; i++) {
+    char id[256];
+    dnacl_sweep_cell c;
+    if (r->rows[i].cell >= sw->n_cells || !dnacl_tsv_field(r->rows[i].line, 1, id, sizeof id) ||
+        dnacl_sweep_cell_at(sw, r->rows[i].cell, &c) != DNACL_OK || strcmp(c.id, id)) {
+      int cell = r->rows[i].cell;
+      dnacl_results_free(r);
+      return dnacl_fail(DNACL_ERR_PARSE, "%s: the row of cell %d is not this sweep's cell %d", path, cell, cell);
+    }
+  }
+  return DNACL_OK;
+}
+
+static int row_failed(const dnacl_sweep *sw, const char *line) {
+  char st[32];
+  return dnacl_tsv_field(line, sw->first_metric - 1, st, sizeof st) && strcmp(st, "ok") != 0;
+}
+
+dnacl_status dnacl_sweep_states(const dnacl_sweep *sw, const char *out_dir, int *state) {
+  for (int i = 0; i < sw->n_cells; i++) state[i] = 0;
+  if (!out_dir) return DNACL_OK;
+  int exists;
+  DNACL_TRY(check_identity(sw, out_dir, &exists));
+  if (!exists) return DNACL_OK;
+  dnacl_results r;
+  DNACL_TRY(load_results(sw, out_dir, &r));
+  for (int i = 0; i < r.n; i++) state[r.rows[i].cell] = row_failed(sw, r.rows[i].line) ? 2 : 1;
+  dnacl_results_free(&r);
+  return DNACL_OK;
+}
+
+/* ---- data ------------------------------------------------------------------------------------- */
+
+/* The path of the data to train on: the file, or the simulated data made once per output
+ * directory. */
+static dnacl_status prepare_data(const dnacl_sweep *sw, const char *dir, FILE *log, char **data_path) {
+  *data_path = NULL;
+  if (!sw->data.simulate) {
+    if (!(*data_path = strdup(sw->data.file))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+    return DNACL_OK;
+  }
+  /* Generated once per output directory. The directory is bound to the sweep's id, which
+   * covers the simulate block, so a data.h5 found here was made from these settings; the
+   * simulator writes under a temporary name, so it is never half a file. Shards each make
+   * their own copy: the same seed gives the same file on every machine. */
+  size_t n = strlen(dir) + 16;
+  char *path = malloc(n);
+  if (!path) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  snprintf(path, n, "%s/data.h5", dir);
+  if (access(path, R_OK) != 0) {
+    dnacl_sim_task task;
+    dnacl_status s = dnacl_sim_task_parse(sw->data.sim.task, &task);
+    if (s != DNACL_OK) {
+      free(path);
+      return s;
+    }
+    dnacl_sim_cfg cfg = dnacl_sim_defaults(task);
+    cfg.n = sw->data.sim.n;
+    cfg.length = sw->data.sim.length;
+    cfg.seed = (uint64_t)sw->data.sim.seed;
+    if (sw->data.sim.motifs) cfg.motifs_path = sw->data.sim.motifs;
+    double t0 = now_s();
+    s = dnacl_simulate(&cfg, path);
+    if (s != DNACL_OK) {
+      char msg[4096];
+      snprintf(msg, sizeof msg, "%s", dnacl_last_error());
+      free(path);
+      return dnacl_yerr(&sw->doc, sw->data.sim_at, "cannot make the simulated data: %s", msg);
+    }
+    logf_(log, "simulated %s: %d x %d bp (%s, seed %d) in %.1f s\n", path, cfg.n, cfg.length,
+            sw->data.sim.task, sw->data.sim.seed, now_s() - t0);
+  }
+  *data_path = path;
+  return DNACL_OK;
+}
+
+static dnacl_status load_test(const dnacl_sweep *sw, const char *data_path, dnacl_seqset *test) {
+  dnacl_load_opts lo = dnacl_load_opts_default();
+  lo.n_value = (float)sw->data.n_value;
+  lo.crop_to = sw->data.crop;
+  lo.pad_to = sw->data.pad;
+  lo.labels_tsv = sw->data.labels;
+  lo.tf = sw->data.tf;
+  const char *path = sw->data.test ? sw->data.test : data_path;
+  int has = 0;
+  DNACL_TRY(dnacl_seqset_has_split(path, "test", &has));
+  if (!has && !sw->data.test)
+    return dnacl_yerr(&sw->doc, sw->data.at,
+                      "%s has no test split, which the evaluations score on; give one with 'test: FILE' under data",
+                      path);
+  lo.split = has ? "test" : NULL;
+  return dnacl_seqset_load(path, &lo, test);
+}
+
+/* ---- one cell ------------------------------------------------------------------------------------ */
+
+/* The step of the best validation value in RUN/metrics.tsv (the checkpoint evaluated),
+ * found by column name; -1 if there is none. */
+static long best_step(const char *run_dir, const char *monitor) {
+  char path[4400], col[64], buf[64];
+  snprintf(path, sizeof path, "%s/metrics.tsv", run_dir);
+  snprintf(col, sizeof col, "valid_%s", monitor);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  char line[1024];
+  int k = -1;
+  long best = -1;
+  double bv = -INFINITY;
+  if (fgets(line, sizeof line, f)) {
+    for (int i = 0; dnacl_tsv_field(line, i, buf, sizeof buf); i++)
+      if (!strcmp(buf, col)) k = i;
+  }
+  while (k >= 0 && fgets(line, sizeof line, f)) {
+    if (!dnacl_tsv_field(line, k, buf, sizeof buf)) continue;
+    double v = atof(buf);
+    if (best < 0 || v > bv) { /* the first of equal values, as the training loop keeps it */
+      bv = v;
+      dnacl_tsv_field(line, 0, buf, sizeof buf);
+      best = atol(buf);
+    }
+  }
+  fclose(f);
+  return best;
+}
+
+/* Errors that belong to a cell's own settings: it gets a failed row and the sweep goes
+ * on. Anything else (files, memory, the device) would fail every cell after it too. */
+static int cell_level(dnacl_status s) {
+  return s == DNACL_ERR_ARG || s == DNACL_ERR_SHAPE || s == DNACL_ERR_UNSUPPORTED;
+}
+
+static void clean_field(char *s) {
+  for (; *s; s++)
+    if (*s == '\t' || *s == '\n' || *s == '\r') *s = ' ';
+}
+
+typedef struct runner {
+  dnacl_ctx *ctx;
+  const dnacl_sweep *sw;
+  const char *dir;
+  const char *data_path;
+  const dnacl_seqset *test;
+  dnacl_results results;
+  FILE *log;
+} runner;
+
+static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) {
+  const dnacl_sweep *sw = R->sw;
+  *failed = 0;
+  char run_dir[4200], model_path[4400];
+  snprintf(run_dir, sizeof run_dir, "%s/runs/%s", R->dir, c->id);
+  snprintf(model_path, sizeof model_path, "%s/model.yaml", run_dir);
+  /* Whatever a killed run left here is not a result: start the cell clean. */
+  DNACL_TRY(dnacl_rmtree(run_dir));
+  DNACL_TRY(dnacl_mkdirs(run_dir));
+  double t0 = now_s();
+  dnacl_model_spec spec;
+  DNACL_TRY(dnacl_sweep_cell_spec(sw, c, &spec));
+  dnacl_status s = dnacl_write_file_atomic(model_path, spec.text, strlen(spec.text));
+  dnacl_model_spec_free(&spec);
+  if (s != DNACL_OK) return s;
+  dnacl_train_cfg cfg;
+  DNACL_TRY(dnacl_sweep_cell_cfg(sw, c, model_path, run_dir, &cfg));
+  cfg.data_path = R->data_path;
+
+  double values[DNACL_SWEEP_MAX_COLS];
+  for (int i = 0; i < sw->n_metrics; i++) values[i] = NAN;
+  s = dnacl_train_run(R->ctx, &cfg);
+  if (stop_flag) return dnacl_fail(DNACL_ERR_ARG, "interrupted");
+  dnacl_model *m = NULL;
+  if (s == DNACL_OK) s = dnacl_run_load(R->ctx, run_dir, "best", &m);
+  dnacl_eval_env env = {R->ctx, m, R->test, R->data_path, run_dir, sw};
+  for (int e = 0, k = 0; s == DNACL_OK && e < sw->n_evals; e++) {
+    const dnacl_sweep_eval *ev = &sw->evals[e];
+    char names[32][64];
+    int nk = ev->def->columns(ev, names, 32);
+    s = ev->def->run(&env, ev, values + k);
+    k += nk;
+    if (stop_flag) s = dnacl_fail(DNACL_ERR_ARG, "interrupted");
+  }
+  dnacl_model_free(m);
+  if (stop_flag) return dnacl_fail(DNACL_ERR_ARG, "interrupted");
+  if (s != DNACL_OK && !cell_level(s)) return s;
+
+  char err[2048] = "";
+  if (s != DNACL_OK) {
+    *failed = 1;
+    snprintf(err, sizeof err, "%s", dnacl_last_error());
+    char path[4400];
+    snprintf(path, sizeof path, "%s/error.txt", run_dir);
+    char msg[2100];
+    int n = snprintf(msg, sizeof msg, "%s\n", err);
+    DNACL_TRY(dnacl_write_file_atomic(path, msg, (size_t)n));
+    clean_field(err);
+  }
+  double wall = now_s() - t0;
+  char line[8192], dev[160];
+  snprintf(dev, sizeof dev, "%s", dnacl_ctx_device(R->ctx)->name);
+  clean_field(dev);
+  dnacl_sweep_cell_params(sw, c, line, sizeof line);
+  size_t u = strlen(line);
+  u += (size_t)snprintf(line + u, sizeof line - u, "\t%s", *failed ? "failed" : "ok");
+  for (int i = 0; i < sw->n_metrics && u < sizeof line; i++)
+    u += (size_t)snprintf(line + u, sizeof line - u, isnan(values[i]) ? "\tnan" : "\t%.6f", values[i]);
+  if (u < sizeof line)
+    u += (size_t)snprintf(line + u, sizeof line - u, "\t%ld\t%.1f\t%s",
+                          *failed ? -1L : best_step(run_dir, cfg.monitor), wall, dev);
+  if (u >= sizeof line) return dnacl_fail(DNACL_ERR_ARG, "cell %d: the results row is too long", c->index);
+
+  char path[4200];
+  snprintf(path, sizeof path, "%s/results.tsv", R->dir);
+  DNACL_TRY(dnacl_results_put(&R->results, c->index, line));
+  DNACL_TRY(dnacl_results_save(path, &R->results));
+
+  if (*failed) {
+    logf_(R->log, "  FAILED after %.1f s: %s (runs/%s/error.txt)\n", wall, err, c->id);
+  } else {
+    logf_(R->log, "  done in %.1f s:", wall);
+    for (int i = 0; i < sw->n_metrics && i < 8; i++) logf_(R->log, " %s %.4f", sw->columns[sw->first_metric + i], values[i]);
+    logf_(R->log, "%s\n", sw->n_metrics > 8 ? " ..." : "");
+  }
+  return DNACL_OK;
+}
+
+/* Build every model of the cells to run once, before the first one trains: a shape that
+ * cannot work, or a model whose input or outputs do not fit the data, is found in
+ * seconds rather than hours into the sweep. */
+static dnacl_status precheck(runner *R, const int *todo, int n_todo) {
+  const dnacl_sweep *sw = R->sw;
+  char **seen = calloc((size_t)n_todo + 1, sizeof *seen);
+  if (!seen) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  int n_seen = 0;
+  dnacl_status s = DNACL_OK;
+  for (int t = 0; t < n_todo && s == DNACL_OK; t++) {
+    dnacl_sweep_cell c;
+    dnacl_model_spec spec, fresh;
+    s = dnacl_sweep_cell_at(sw, todo[t], &c);
+    if (s == DNACL_OK) s = dnacl_sweep_cell_spec(sw, &c, &spec);
+    if (s != DNACL_OK) break;
+    int dup = 0;
+    for (int j = 0; j < n_seen && !dup; j++) dup = !strcmp(seen[j], spec.text);
+    if (dup) {
+      dnacl_model_spec_free(&spec);
+      continue;
+    }
+    char label[600];
+    snprintf(label, sizeof label, "runs/%s/model.yaml", c.id);
+    s = dnacl_model_spec_parse(label, spec.text, &fresh);
+    seen[n_seen] = spec.text;
+    spec.text = NULL;
+    n_seen++;
+    dnacl_model_spec_free(&spec);
+    dnacl_model *m = NULL;
+    int tasks = s == DNACL_OK ? fresh.tasks : 0;
+    if (s == DNACL_OK) s = dnacl_model_build(R->ctx, &fresh, &m);
+    if (s == DNACL_OK && R->test && (m->length != R->test->length || tasks != R->test->n_tasks))
+      s = dnacl_fail(DNACL_ERR_SHAPE,
+                     "model %s takes length %d with %d output(s), but the test data has length %d and %d label "
+                     "column(s); fix 'crop'/'pad' under data or the model",
+                     m->spec.name, m->length, tasks, R->test->length, R->test->n_tasks);
+    dnacl_model_free(m);
+    if (s != DNACL_OK) {
+      char msg[4096];
+      snprintf(msg, sizeof msg, "%s", dnacl_last_error());
+      s = dnacl_fail(s, "cell %d (%s): %s", c.index, c.id, msg);
+    }
+  }
+  for (int j = 0; j < n_seen; j++) free(seen[j]);
+  free(seen);
+  return s;
+}
+
+dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *out_dir, const dnacl_sweep_opts *o,
+                             dnacl_sweep_report *rep) {
+  memset(rep, 0, sizeof *rep);
+  stop_flag = 0;
+  int shard = o && o->n_shards > 1 ? o->shard : 1, n_shards = o && o->n_shards > 1 ? o->n_shards : 1;
+  if (shard < 1 || shard > n_shards)
+    return dnacl_fail(DNACL_ERR_ARG, "shard %d/%d: the shard must be between 1 and %d", shard, n_shards, n_shards);
+  FILE *log = o ? o->log : NULL;
+  DNACL_TRY(dnacl_mkdirs(out_dir));
+  int lock = -1;
+  DNACL_TRY(lock_dir(out_dir, &lock));
+  runner R;
+  memset(&R, 0, sizeof R);
+  R.ctx = ctx;
+  R.sw = sw;
+  R.dir = out_dir;
+  R.log = log;
+  dnacl_seqset test;
+  memset(&test, 0, sizeof test);
+  char *data_path = NULL;
+  int *todo = malloc((size_t)sw->n_cells * sizeof *todo);
+  int exists = 0, n_todo = 0;
+  char runs[4200];
+  snprintf(runs, sizeof runs, "%s/runs", out_dir);
+  dnacl_status s = todo ? DNACL_OK : dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  if (s == DNACL_OK) s = check_identity(sw, out_dir, &exists);
+  if (s == DNACL_OK && !exists) s = write_identity(sw, out_dir);
+  if (s == DNACL_OK) s = dnacl_mkdirs(runs);
+  if (s == DNACL_OK) s = load_results(sw, out_dir, &R.results);
+  for (int i = 0; s == DNACL_OK && i < sw->n_cells; i++) {
+    if (!dnacl_sweep_in_shard(i, shard, n_shards)) continue;
+    rep->in_shard++;
+    int at = dnacl_results_find(&R.results, i);
+    if (at >= 0 && !(o && o->retry_failed && row_failed(sw, R.results.rows[at].line))) {
+      rep->already++;
+      continue;
+    }
+    todo[n_todo++] = i;
+  }
+  char shape[512];
+  dnacl_sweep_shape(sw, shape, sizeof shape);
+  if (s == DNACL_OK)
+    logf_(log, "sweep %s (id %s): %d cells (%s); shard %d/%d has %d, %d finished before, %d to run\n", sw->name, sw->id,
+          sw->n_cells, shape, shard, n_shards, rep->in_shard, rep->already, n_todo);
+  if (s == DNACL_OK && n_todo > 0) {
+    s = prepare_data(sw, out_dir, log, &data_path);
+    R.data_path = data_path;
+    int need_test = 0;
+    for (int e = 0; e < sw->n_evals; e++) need_test |= sw->evals[e].def->needs_test;
+    if (s == DNACL_OK && need_test) {
+      s = load_test(sw, data_path, &test);
+      R.test = &test;
+    }
+    if (s == DNACL_OK) s = precheck(&R, todo, n_todo);
+  }
+  for (int t = 0; s == DNACL_OK && t < n_todo; t++) {
+    if (stop_flag) {
+      s = dnacl_fail(DNACL_ERR_ARG, "interrupted");
+      break;
+    }
+    dnacl_sweep_cell c;
+    s = dnacl_sweep_cell_at(sw, todo[t], &c);
+    if (s != DNACL_OK) break;
+    logf_(log, "[%d/%d] cell %d %s\n", t + 1, n_todo, c.index, c.id);
+    int failed = 0;
+    s = run_cell(&R, &c, &failed);
+    if (s == DNACL_OK) {
+      rep->ran++;
+      rep->failed += failed;
+      char path[4200];
+      snprintf(path, sizeof path, "%s/summary.svg", out_dir);
+      s = dnacl_sweep_summary_svg(path, sw->name, &R.results);
+    }
+  }
+  if (s == DNACL_OK && n_todo == 0 && R.results.n > 0) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/summary.svg", out_dir);
+    struct stat st;
+    if (stat(path, &st) != 0) s = dnacl_sweep_summary_svg(path, sw->name, &R.results);
+  }
+  if (stop_flag && (s == DNACL_OK || s == DNACL_ERR_ARG))
+    s = dnacl_fail(DNACL_ERR_ARG, "interrupted: %d cell(s) of this run finished and are in %s/results.tsv; run the same "
+                                  "command again to continue",
+                   rep->ran, out_dir);
+  dnacl_results_free(&R.results);
+  dnacl_seqset_free(&test);
+  free(data_path);
+  free(todo);
+  close(lock);
+  return s;
+}
+
+/* ---- collect --------------------------------------------------------------------------------------- */
+
+dnacl_status dnacl_sweep_collect(const char *const *dirs, int n_dirs, const char *out_dir, FILE *log, int *n_rows,
+                                 int *n_cells) {
+  if (n_dirs < 1) return dnacl_fail(DNACL_ERR_ARG, "collect: no directories given");
+  char id0[17] = "";
+  char *idtext = NULL, *yaml = NULL, *cells = NULL;
+  dnacl_results all;
+  memset(&all, 0, sizeof all);
+  int dups = 0, conflicts = 0, total = 0;
+  dnacl_status s = DNACL_OK;
+  for (int d = 0; d < n_dirs && s == DNACL_OK; d++) {
+    char id[17], path[4200];
+    int r = read_id(dirs[d], id);
+    if (r <= 0) {
+      s = dnacl_fail(DNACL_ERR_ARG, "%s is not a sweep output directory (%s/sweep.id is %s)", dirs[d], dirs[d],
+                     r < 0 ? "not a dnacl sweep id" : "missing");
+      break;
+    }
+    if (d == 0) {
+      memcpy(id0, id, sizeof id0);
+      snprintf(path, sizeof path, "%s/sweep.id", dirs[d]);
+      idtext = read_small(path);
+      snprintf(path, sizeof path, "%s/sweep.yaml", dirs[d]);
+      yaml = read_small(path);
+      snprintf(path, sizeof path, "%s/cells.tsv", dirs[d]);
+      cells = read_small(path);
+      const char *c = idtext ? strstr(idtext, "\ncells\t") : NULL;
+      total = c ? atoi(c + 7) : 0;
+    } else if (strcmp(id, id0)) {
+      s = dnacl_fail(DNACL_ERR_ARG,
+                     "%s and %s hold different sweeps (ids %s and %s); collect only the shards of one sweep file",
+                     dirs[0], dirs[d], id0, id);
+      break;
+    }
+    dnacl_results r1;
+    snprintf(path, sizeof path, "%s/results.tsv", dirs[d]);
+    s = dnacl_results_load(path, &r1);
+    if (s != DNACL_OK) break;
+    if (r1.header && all.header && strcmp(r1.header, all.header))
+      s = dnacl_fail(DNACL_ERR_PARSE, "%s: its columns differ from %s/results.tsv", path, dirs[0]);
+    if (s == DNACL_OK && r1.header && !all.header && !(all.header = strdup(r1.header)))
+      s = dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+    for (int i = 0; s == DNACL_OK && i < r1.n; i++) {
+      int at = dnacl_results_find(&all, r1.rows[i].cell);
+      if (at >= 0) {
+        /* The same cell finished in two directories (overlapping shards, or a shard run
+         * twice): keep the first; say so if the metrics differ. */
+        dups++;
+        int cols = 1;
+        for (const char *p = all.header; p && *p; p++) cols += *p == '\t';
+        char a[256], b[256];
+        for (int k = 0; k < cols - 2; k++) /* every field but wall_s and device */
+          if (dnacl_tsv_field(all.rows[at].line, k, a, sizeof a) && dnacl_tsv_field(r1.rows[i].line, k, b, sizeof b) &&
+              strcmp(a, b)) {
+            conflicts++;
+            break;
+          }
+        continue;
+      }
+      s = dnacl_results_put(&all, r1.rows[i].cell, r1.rows[i].line);
+    }
+    dnacl_results_free(&r1);
+  }
+  if (s == DNACL_OK) {
+    char id[17];
+    int r = read_id(out_dir, id);
+    if (r < 0 || (r == 1 && strcmp(id, id0)))
+      s = dnacl_fail(DNACL_ERR_ARG, "%s already holds another sweep (id %s, the shards are %s); give another --out",
+                     out_dir, r == 1 ? id : "unreadable", id0);
+  }
+  if (s == DNACL_OK && !idtext) s = dnacl_fail(DNACL_ERR_IO, "%s/sweep.id: cannot read", dirs[0]);
+  int lock = -1;
+  if (s == DNACL_OK) s = dnacl_mkdirs(out_dir);
+  if (s == DNACL_OK) s = lock_dir(out_dir, &lock);
+  char path[4200];
+  if (s == DNACL_OK) {
+    snprintf(path, sizeof path, "%s/sweep.id", out_dir);
+    s = dnacl_write_file_atomic(path, idtext, strlen(idtext));
+  }
+  if (s == DNACL_OK && yaml) {
+    snprintf(path, sizeof path, "%s/sweep.yaml", out_dir);
+    s = dnacl_write_file_atomic(path, yaml, strlen(yaml));
+  }
+  if (s == DNACL_OK && cells) {
+    snprintf(path, sizeof path, "%s/cells.tsv", out_dir);
+    s = dnacl_write_file_atomic(path, cells, strlen(cells));
+  }
+  if (s == DNACL_OK && all.header) {
+    snprintf(path, sizeof path, "%s/results.tsv", out_dir);
+    s = dnacl_results_save(path, &all);
+  }
+  if (s == DNACL_OK && all.header) {
+    char name[128] = "sweep";
+    const char *p = strstr(idtext, "\nname\t");
+    if (p) {
+      snprintf(name, sizeof name, "%s", p + 6);
+      name[strcspn(name, "\n")] = 0;
+    }
+    snprintf(path, sizeof path, "%s/summary.svg", out_dir);
+    s = dnacl_sweep_summary_svg(path, name, &all);
+  }
+  if (s == DNACL_OK && log) {
+    fprintf(log, "collected %d of %d cells from %d director%s into %s/results.tsv", all.n, total, n_dirs,
+            n_dirs == 1 ? "y" : "ies", out_dir);
+    if (dups) fprintf(log, "; %d cell(s) found twice, the first kept%s", dups, conflicts ? " (their metrics differ!)" : "");
+    fprintf(log, "\n");
+    if (all.n < total && cells) {
+      /* Name the missing cells: their rows are in cells.tsv. */
+      int shown = 0;
+      fprintf(log, "missing:");
+      const char *line = strchr(cells, '\n');
+      while (line && *++line && shown < 20) {
+        int cell = atoi(line);
+        if (dnacl_results_find(&all, cell) < 0) {
+          char idb[256];
+          dnacl_tsv_field(line, 1, idb, sizeof idb);
+          fprintf(log, "%s %d (%s)", shown ? "," : "", cell, idb);
+          shown++;
+        }
+        line = strchr(line, '\n');
+      }
+      if (all.n + shown < total) fprintf(log, " ...");
+      fprintf(log, "\n");
+    }
+  }
+  if (n_rows) *n_rows = all.n;
+  if (n_cells) *n_cells = total;
+  if (lock >= 0) close(lock);
+  dnacl_results_free(&all);
+  free(idtext);
+  free(yaml);
+  free(cells);
+  return s;
+}

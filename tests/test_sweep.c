@@ -1,0 +1,398 @@
+/* Sweeps without a device: model overrides and the YAML round trip on every shipped model;
+ * sweep files (every shipped one and tests/data/sweeps), the grid's cells, ids, seeds and
+ * shards; errors with file:line:col and a caret; the sweep id ignoring layout but not
+ * content; results.tsv (sorted rows, a cut-off last line ignored, atomic writes); the
+ * summary figure from a table alone. */
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "harness.h"
+#include "io/model_spec.h"
+#include "sweep/evals.h"
+#include "sweep/override.h"
+#include "sweep/sweep.h"
+
+/* ---- overrides ------------------------------------------------------------------------- */
+
+static void test_roundtrip_shipped(void) {
+  DIR *dir = opendir("yaml/models");
+  CHECK(dir != NULL, "cannot open yaml/models");
+  if (!dir) return;
+  struct dirent *e;
+  int seen = 0;
+  while ((e = readdir(dir))) {
+    size_t len = strlen(e->d_name);
+    if (len < 6 || strcmp(e->d_name + len - 5, ".yaml")) continue;
+    char path[512];
+    snprintf(path, sizeof path, "yaml/models/%s", e->d_name);
+    dnacl_model_spec s, c, back;
+    OK(dnacl_model_spec_load(path, &s));
+    OK(dnacl_spec_copy(&s, &c));
+    OK(dnacl_spec_refresh_text(&c, "a comment\nover two lines"));
+    CHECK(!strncmp(c.text, "# a comment\n# over two lines\n", 29), "%s: comment first", path);
+    OK(dnacl_model_spec_parse(path, c.text, &back));
+    CHECK(dnacl_spec_same_layers(&s, &back), "%s: written back as YAML, it reads the same layers", path);
+    CHECK((s.description == NULL) == (back.description == NULL) &&
+              (!s.description || !strcmp(s.description, back.description)),
+          "%s: description kept", path);
+    dnacl_model_spec_free(&s);
+    dnacl_model_spec_free(&c);
+    dnacl_model_spec_free(&back);
+    seen++;
+  }
+  closedir(dir);
+  CHECK(seen >= 10, "round trip on %d shipped models", seen);
+}
+
+static void test_overrides(void) {
+  dnacl_model_spec s, back;
+  OK(dnacl_model_spec_load("yaml/models/cnn_dist.yaml", &s));
+  OK(dnacl_spec_override(&s, "conv1.filters", "48"));
+  OK(dnacl_spec_override(&s, "activation", "exponential"));
+  OK(dnacl_spec_override(&s, "conv3.padding", "same"));
+  OK(dnacl_spec_override(&s, "drop1.p", "0.25"));
+  OK(dnacl_spec_override(&s, "conv1.bias", "true"));
+  OK(dnacl_spec_override(&s, "pool1.window", "2"));
+  OK(dnacl_spec_refresh_text(&s, NULL));
+  OK(dnacl_model_spec_parse("x.yaml", s.text, &back));
+  CHECK(back.layers[0].filters == 48 && back.layers[0].bias == 1, "conv1 filters 48, bias");
+  CHECK(back.layers[2].act == DNACL_ACT_EXP && back.ablation_layer == 2, "ablated activation now exponential");
+  CHECK(back.layers[9].same_padding == 1, "conv3 same padding");
+  CHECK(back.layers[3].p == 0.25f, "dropout 0.25");
+  CHECK(back.layers[8].window == 2 && back.layers[8].stride == 2, "pool window 2 and its stride with it, got %d/%d",
+        back.layers[8].window, back.layers[8].stride);
+  CHECK(strstr(s.text, "fn: exponential, ablate: true") != NULL, "text shows the override");
+  dnacl_model_spec_free(&back);
+
+  dnacl_status st = dnacl_spec_override(&s, "conv9.filters", "3");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "has no layer 'conv9'; its layers: conv1, bn1, act1"),
+        "missing layer: %s", dnacl_last_error());
+  st = dnacl_spec_override(&s, "conv1.filter", "3");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "whose options are filters, kernel, padding, dilation, bias; "
+                                                          "got 'filter' (did you mean 'filters'?)"),
+        "misspelt key: %s", dnacl_last_error());
+  st = dnacl_spec_override(&s, "conv1.filters", "0");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "conv1.filters must be between 1 and"), "range: %s",
+        dnacl_last_error());
+  st = dnacl_spec_override(&s, "drop1.p", "1");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "drop1.p must be in [0, 1), got 1"), "open range: %s",
+        dnacl_last_error());
+  st = dnacl_spec_override(&s, "conv1.filters", "4x");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "expects an integer, got '4x'"), "type: %s",
+        dnacl_last_error());
+  st = dnacl_spec_override(&s, "activation", "swish");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "unknown activation 'swish'; known:"), "act name: %s",
+        dnacl_last_error());
+  st = dnacl_spec_override(&s, "flatten1.x", "1");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "is a flatten, which has no options"), "flatten: %s",
+        dnacl_last_error());
+  st = dnacl_spec_override(&s, "lr", "1");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "neither 'activation' nor '<layer>.<option>'"),
+        "no dot: %s", dnacl_last_error());
+  dnacl_model_spec_free(&s);
+
+  /* A model without `ablate: true` cannot take an activation sweep; a residual block and a
+   * named layer survive the round trip. */
+  OK(dnacl_model_spec_parse("m.yaml",
+                            "length: 20\ntasks: 2\nlayers:\n  - conv1d: {filters: 4, kernel: 3, name: first}\n"
+                            "  - residual:\n      layers:\n        - conv1d: {filters: 4, kernel: 3}\n"
+                            "        - activation: relu\n  - flatten\n  - dense: 2\n",
+                            &s));
+  st = dnacl_spec_override(&s, "activation", "relu");
+  CHECK(st == DNACL_ERR_ARG && strstr(dnacl_last_error(), "no activation marked 'ablate: true'"), "no ablate: %s",
+        dnacl_last_error());
+  OK(dnacl_spec_override(&s, "first.kernel", "5"));
+  OK(dnacl_spec_refresh_text(&s, NULL));
+  OK(dnacl_model_spec_parse("m2.yaml", s.text, &back));
+  CHECK(dnacl_spec_same_layers(&s, &back) && back.layers[0].kernel == 5 && back.layers[1].kind == DNACL_L_RESIDUAL_BEGIN &&
+            back.layers[4].kind == DNACL_L_RESIDUAL_END,
+        "residual round trip:\n%s", s.text);
+  dnacl_model_spec_free(&back);
+  dnacl_model_spec_free(&s);
+}
+
+/* ---- sweep files -------------------------------------------------------------------------- */
+
+static const char *TINY =
+    "name: t\n"
+    "data: {file: ../../../data/ZBED2_400_h3k27ac.h5, crop: 200}\n"
+    "models:\n"
+    "  - ../../../yaml/models/cnn_local.yaml\n"
+    "  - ../../../yaml/models/cnn_dist.yaml\n"
+    "grid:\n"
+    "  activation: [relu, exponential, tanh]\n"
+    "  conv1.filters: [24, 32]\n"
+    "  lr: [0.01, 0.001]\n"
+    "  trials: 3\n"
+    "train: {steps: 10, batch: 16, seed: 7}\n"
+    "evaluate:\n"
+    "  - classification\n";
+
+static dnacl_status parse(const char *text, dnacl_sweep *sw) {
+  return dnacl_sweep_parse("tests/data/sweeps/mem.yaml", text, sw);
+}
+
+static void test_cells(void) {
+  dnacl_sweep sw;
+  OK(parse(TINY, &sw));
+  CHECK(sw.n_cells == 2 * 3 * 2 * 2 * 3, "72 cells, got %d", sw.n_cells);
+  CHECK(sw.n_axes == 5 && sw.axes[0].kind == DNACL_AX_MODEL && sw.axes[1].kind == DNACL_AX_ACT &&
+            sw.axes[2].kind == DNACL_AX_LAYER && sw.axes[3].kind == DNACL_AX_TRAIN && sw.axes[4].kind == DNACL_AX_TRIAL,
+        "axes: model, activation, conv1.filters, lr, trial");
+  CHECK(!strcmp(sw.data.file, "data/ZBED2_400_h3k27ac.h5"), "data path relative to the sweep file, normalised: %s",
+        sw.data.file);
+  dnacl_sweep_cell c;
+  OK(dnacl_sweep_cell_at(&sw, 0, &c));
+  CHECK(!strcmp(c.id, "model=cnn_local,activation=relu,conv1.filters=24,lr=0.01,trial=1"), "cell 0 id %s", c.id);
+  CHECK(c.seed == 7, "cell 0 seed %u", c.seed);
+  OK(dnacl_sweep_cell_at(&sw, 2, &c));
+  CHECK(!strcmp(c.id, "model=cnn_local,activation=relu,conv1.filters=24,lr=0.01,trial=3") && c.seed == 9,
+        "trials vary fastest, seed + trial - 1: %s %u", c.id, c.seed);
+  OK(dnacl_sweep_cell_at(&sw, 71, &c));
+  CHECK(!strcmp(c.id, "model=cnn_dist,activation=tanh,conv1.filters=32,lr=0.001,trial=3"), "last cell %s", c.id);
+  CHECK(dnacl_sweep_cell_at(&sw, 72, &c) == DNACL_ERR_ARG, "cell 72 is outside");
+
+  /* Ids unique; every cell in exactly one of 5 shards. */
+  int ok = 1;
+  for (int i = 0; i < sw.n_cells && ok; i++) {
+    dnacl_sweep_cell a, b;
+    OK(dnacl_sweep_cell_at(&sw, i, &a));
+    for (int j = 0; j < i && ok; j++) {
+      OK(dnacl_sweep_cell_at(&sw, j, &b));
+      ok = strcmp(a.id, b.id) != 0;
+    }
+    int in = 0;
+    for (int k = 1; k <= 5; k++) in += dnacl_sweep_in_shard(i, k, 5);
+    ok = ok && in == 1 && dnacl_sweep_in_shard(i, 1, 1);
+  }
+  CHECK(ok, "ids unique, shards partition the cells");
+
+  /* The cell's model and settings. */
+  OK(dnacl_sweep_cell_at(&sw, 3 * 2 * 2 * 3 + 1 * 2 * 2 * 3 + 1 * 2 * 3 + 1 * 3 + 1, &c)); /* cnn_dist, exp, 32, 0.001, 2 */
+  CHECK(!strcmp(c.id, "model=cnn_dist,activation=exponential,conv1.filters=32,lr=0.001,trial=2"), "picked %s", c.id);
+  dnacl_model_spec m;
+  OK(dnacl_sweep_cell_spec(&sw, &c, &m));
+  CHECK(!strcmp(m.name, "cnn_dist") && m.layers[0].filters == 32 && m.layers[2].act == DNACL_ACT_EXP,
+        "cell model has its overrides");
+  CHECK(strstr(m.text, "cell 58: model=cnn_dist,activation=exponential") && strstr(m.text, "fn: exponential"),
+        "cell model text says where it came from:\n%.300s", m.text);
+  dnacl_model_spec_free(&m);
+  dnacl_train_cfg cfg;
+  OK(dnacl_sweep_cell_cfg(&sw, &c, "M.yaml", "RUN", &cfg));
+  CHECK(cfg.lr == 0.001f && cfg.steps == 10 && cfg.batch == 16 && cfg.seed == 8 && cfg.load.crop_to == 200 &&
+            !strcmp(cfg.model_path, "M.yaml") && !strcmp(cfg.out_dir, "RUN") && !cfg.resume,
+        "cell training settings");
+  char params[1024], shape[256];
+  dnacl_sweep_cell_params(&sw, &c, params, sizeof params);
+  CHECK(!strcmp(params, "58\tmodel=cnn_dist,activation=exponential,conv1.filters=32,lr=0.001,trial=2\tcnn_dist\t"
+                        "exponential\t32\t0.001\t2\t8"),
+        "row prefix '%s'", params);
+  dnacl_sweep_shape(&sw, shape, sizeof shape);
+  CHECK(!strcmp(shape, "2 models x 3 activation x 2 conv1.filters x 2 lr x 3 trial"), "shape '%s'", shape);
+  CHECK(sw.n_columns == 7 + 2 + 4 + 3 && !strcmp(sw.columns[sw.first_metric], "test_loss") && sw.n_metrics == 4,
+        "columns");
+  dnacl_sweep_free(&sw);
+}
+
+static void test_identity(void) {
+  dnacl_sweep a, b;
+  OK(parse(TINY, &a));
+  /* Layout, comments, flow vs block style and key order do not change the id. */
+  OK(parse("# a comment\n"
+           "evaluate: [classification]\n"
+           "train:\n  seed: 7   # the base seed\n  batch: 16\n  steps: 10\n"
+           "grid:\n  activation:\n    - relu\n    - exponential\n    - tanh\n  conv1.filters: [24, 32]\n"
+           "  lr: [0.01, 0.001]\n  trials: 3\n"
+           "models: [../../../yaml/models/cnn_local.yaml, ../../../yaml/models/cnn_dist.yaml]\n"
+           "data:\n  crop: 200\n  file: ../../../data/ZBED2_400_h3k27ac.h5\n"
+           "name: t\n",
+           &b));
+  CHECK(!strcmp(a.id, b.id), "same content, same id: %s vs %s", a.id, b.id);
+  dnacl_sweep_free(&b);
+  char *t = strdup(TINY);
+  *strstr(t, "steps: 10") = 'S'; /* unknown key: an error */
+  CHECK(parse(t, &b) == DNACL_ERR_PARSE, "Steps is not a key");
+  strcpy(t, TINY);
+  memcpy(strstr(t, "steps: 10"), "steps: 11", 9);
+  OK(parse(t, &b));
+  CHECK(strcmp(a.id, b.id) != 0, "another step count, another id");
+  dnacl_sweep_free(&b);
+  strcpy(t, TINY);
+  memcpy(strstr(t, "tanh"), "elu ", 4);
+  OK(parse(t, &b));
+  CHECK(strcmp(a.id, b.id) != 0, "another grid value, another id");
+  dnacl_sweep_free(&b);
+  free(t);
+  dnacl_sweep_free(&a);
+}
+
+/* A bad sweep: DNACL_ERR_PARSE whose message starts with want and shows a caret. */
+static void bad(const char *text, const char *want) {
+  dnacl_sweep sw;
+  dnacl_status st = parse(text, &sw);
+  const char *e = dnacl_last_error();
+  CHECK(st != DNACL_OK && strstr(e, want) == e, "want '%s'\n     got '%s'", want, e);
+  CHECK(st != DNACL_OK && strchr(e, '^'), "caret in '%s'", e);
+  if (st == DNACL_OK) dnacl_sweep_free(&sw);
+}
+
+#define HEAD "data: ../../../data/ZBED2_400_h3k27ac.h5\nmodels: [../../../yaml/models/cnn_local.yaml]\n"
+static void test_errors(void) {
+  bad(HEAD "grid: {activaton: [relu]}\n",
+      "tests/data/sweeps/mem.yaml:3:8: unknown grid key 'activaton' (did you mean 'activation'?)");
+  bad(HEAD "grid: {activation: [relu, swish]}\n",
+      "tests/data/sweeps/mem.yaml:3:27: unknown activation 'swish'; known: gelu, linear, relu");
+  bad(HEAD "grid:\n  conv9.filters: [8]\n", "tests/data/sweeps/mem.yaml:4:19: model cnn_local");
+  bad(HEAD "grid:\n  conv1.filters: [8, 0]\n", "tests/data/sweeps/mem.yaml:4:22: conv1.filters must be between 1");
+  bad(HEAD "grid:\n  lr: [0.1, -1]\n", "tests/data/sweeps/mem.yaml:4:13: 'lr' must be in (0, 100], got -1");
+  bad(HEAD "grid:\n  activation: [relu, relu]\n", "tests/data/sweeps/mem.yaml:4:22: grid 'activation' lists 'relu' twice");
+  bad(HEAD "grid:\n  trials: 0\n", "tests/data/sweeps/mem.yaml:4:11: 'trials' must be between 1");
+  bad(HEAD "grid:\n  model: [a]\n", "tests/data/sweeps/mem.yaml:4:3: models are listed under the top-level");
+  bad(HEAD "grid:\n  activation: []\n", "tests/data/sweeps/mem.yaml:4:3: grid 'activation' takes a list");
+  bad(HEAD "evaluate: [clasification]\n",
+      "tests/data/sweeps/mem.yaml:3:12: unknown evaluation 'clasification' (did you mean 'classification'?)");
+  bad(HEAD "evaluate: [classification, classification]\n", "tests/data/sweeps/mem.yaml:3:28: evaluation 'classification' is listed twice");
+  bad(HEAD "evaluate:\n  - attribution: {methods: [saliency, shap]}\n",
+      "tests/data/sweeps/mem.yaml:4:39: 'methods' must be one of saliency, ism, ig, deepshap, got 'shap'");
+  bad(HEAD "evaluate:\n  - classification: {x: 1}\n", "tests/data/sweeps/mem.yaml:4:21: evaluation 'classification' takes no options");
+  bad(HEAD "train: {optimizer: sgd}\n", "tests/data/sweeps/mem.yaml:3:20: 'optimizer' must be one of adam, adamw");
+  bad(HEAD "trian: {}\n", "tests/data/sweeps/mem.yaml:3:1: unknown key 'trian' in the sweep (did you mean 'train'?)");
+  bad("models: [../../../yaml/models/cnn_local.yaml]\n", "tests/data/sweeps/mem.yaml:1:1: the sweep is missing 'data'");
+  bad("data: {crop: 200}\nmodels: [../../../yaml/models/cnn_local.yaml]\n",
+      "tests/data/sweeps/mem.yaml:1:1: data needs 'file:'");
+  bad("data: {file: x.h5, simulate: {task: koo-task3}}\nmodels: [../../../yaml/models/cnn_local.yaml]\n",
+      "tests/data/sweeps/mem.yaml:1:20: data has both");
+  bad("data: {simulate: {task: koo-task2}}\nmodels: [../../../yaml/models/cnn_local.yaml]\n",
+      "tests/data/sweeps/mem.yaml:1:25: 'task' must be one of koo-task1, koo-task3");
+  bad("data: x.h5\nmodels: [nowhere.yaml]\n", "tests/data/sweeps/mem.yaml:2:10: cannot read model file");
+  bad("data: x.h5\nmodels: [../../../yaml/models/cnn_local.yaml, ../../../yaml/models/cnn_local.yaml]\n",
+      "tests/data/sweeps/mem.yaml:2:47: models yaml/models/cnn_local.yaml and yaml/models/cnn_local.yaml are both named");
+  bad("- a\n", "tests/data/sweeps/mem.yaml:1:1: a sweep file is a mapping");
+  bad("", "tests/data/sweeps/mem.yaml:1:1: the file is empty");
+
+  /* Evaluations this build cannot run are refused by name, after their options are read. */
+  const char *const waiting[] = {"filter_match", "attribution", NULL};
+  for (int i = 0; waiting[i]; i++) {
+    const dnacl_eval_def *d = dnacl_eval_find(waiting[i]);
+    CHECK(d != NULL, "%s is registered", waiting[i]);
+    if (!d || d->run) continue;
+    char text[512], want[256];
+    snprintf(text, sizeof text, HEAD "evaluate:\n  - classification\n  - %s%s\n", waiting[i],
+             strcmp(waiting[i], "attribution") ? "" : ": {methods: [saliency], n: 50}");
+    snprintf(want, sizeof want, "tests/data/sweeps/mem.yaml:5:5: evaluation '%s' is not available in this build",
+             waiting[i]);
+    bad(text, want);
+  }
+}
+
+/* Every shipped sweep and every test sweep parses, or is refused only for an evaluation
+ * this build lacks (named). */
+static void test_shipped_sweeps(void) {
+  const char *dirs[] = {"yaml/sweeps", "tests/data/sweeps"};
+  int seen = 0;
+  for (int k = 0; k < 2; k++) {
+    DIR *dir = opendir(dirs[k]);
+    CHECK(dir != NULL, "cannot open %s", dirs[k]);
+    if (!dir) continue;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+      size_t len = strlen(e->d_name);
+      if (len < 6 || strcmp(e->d_name + len - 5, ".yaml")) continue;
+      char path[512];
+      snprintf(path, sizeof path, "%s/%s", dirs[k], e->d_name);
+      dnacl_sweep sw;
+      dnacl_status st = dnacl_sweep_load(path, &sw);
+      if (st == DNACL_OK) {
+        CHECK(sw.n_cells >= 1, "%s has cells", path);
+        if (k == 0) CHECK(sw.expected_time != NULL, "%s states its expected time", path);
+        dnacl_sweep_free(&sw);
+      } else {
+        CHECK(strstr(dnacl_last_error(), "is not available in this build"), "%s: %s", path, dnacl_last_error());
+        printf("note %s: waits for an evaluation: %.160s\n", path, dnacl_last_error());
+      }
+      seen++;
+    }
+    closedir(dir);
+  }
+  CHECK(seen >= 4, "%d sweep files checked", seen);
+}
+
+/* ---- results.tsv ------------------------------------------------------------------------------ */
+
+static void write_text(const char *path, const char *text) {
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs(text, f);
+    fclose(f);
+  }
+}
+
+static void test_results(void) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/sweep_results.tsv", DNACL_TEST_TMPDIR);
+  const char *H = "cell\tid\tmodel\tactivation\ttrial\trun_seed\tstatus\ttest_auroc\tbest_step\twall_s\tdevice";
+  char text[2048];
+  snprintf(text, sizeof text,
+           "%s\n2\tc2\tm1\trelu\t1\t1\tok\t0.7\t10\t1.0\tcpu\n0\tc0\tm0\trelu\t1\t1\tok\t0.6\t10\t1.0\tcpu\n"
+           "1\tc1\tm0\texponential\t1\t1\tfailed\tnan\t-1\t1.0\tcpu\n3\tc3\tm1\texpon",
+           H);
+  write_text(path, text);
+  dnacl_results r;
+  OK(dnacl_results_load(path, &r));
+  CHECK(r.header && !strcmp(r.header, H), "header");
+  CHECK(r.n == 3 && r.rows[0].cell == 0 && r.rows[1].cell == 1 && r.rows[2].cell == 2,
+        "rows sorted by cell, the cut-off last line ignored (n %d)", r.n);
+  CHECK(dnacl_results_find(&r, 2) == 2 && dnacl_results_find(&r, 3) == -1, "find");
+  char f[64];
+  CHECK(dnacl_tsv_field(r.rows[1].line, 6, f, sizeof f) && !strcmp(f, "failed"), "field 6 of row 1: %s", f);
+  CHECK(!dnacl_tsv_field(r.rows[1].line, 11, f, sizeof f), "no field 11");
+  OK(dnacl_results_put(&r, 1, "1\tc1\tm0\texponential\t1\t1\tok\t0.65\t20\t1.0\tcpu"));
+  CHECK(r.n == 3 && strstr(r.rows[1].line, "0.65"), "put replaces a cell's row");
+  OK(dnacl_results_save(path, &r));
+  struct stat st;
+  char tmp[600];
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  CHECK(stat(tmp, &st) != 0, "no .tmp left");
+
+  /* The summary is drawn from the table alone. */
+  char svg[512];
+  snprintf(svg, sizeof svg, "%s/sweep_summary.svg", DNACL_TEST_TMPDIR);
+  OK(dnacl_sweep_summary_svg(svg, "test", &r));
+  FILE *fs = fopen(svg, "r");
+  char buf[65536];
+  size_t n = fs ? fread(buf, 1, sizeof buf - 1, fs) : 0;
+  buf[n] = 0;
+  if (fs) fclose(fs);
+  CHECK(strstr(buf, "test_auroc") && strstr(buf, "m0") && strstr(buf, "m1") && strstr(buf, "exponential") &&
+            strstr(buf, "</svg>"),
+        "summary names the metric, the architectures and the activations");
+  dnacl_results_free(&r);
+
+  dnacl_results back;
+  OK(dnacl_results_load(path, &back));
+  CHECK(back.n == 3 && strstr(back.rows[1].line, "0.65"), "saved and loaded");
+  dnacl_results_free(&back);
+
+  write_text(path, "cell\tid\tx\nzero\tc\t1\n");
+  dnacl_status s = dnacl_results_load(path, &back);
+  CHECK(s == DNACL_ERR_PARSE && strstr(dnacl_last_error(), "sweep_results.tsv:2: a row must begin with its cell index"),
+        "malformed row: %s", dnacl_last_error());
+  write_text(path, "a\tb\n");
+  s = dnacl_results_load(path, &back);
+  CHECK(s == DNACL_ERR_PARSE && strstr(dnacl_last_error(), "not a dnacl sweep results table"), "bad header: %s",
+        dnacl_last_error());
+  snprintf(tmp, sizeof tmp, "%s/no_such_results.tsv", DNACL_TEST_TMPDIR);
+  OK(dnacl_results_load(tmp, &back));
+  CHECK(back.n == 0 && !back.header, "a missing table is empty");
+}
+
+int main(void) {
+  test_roundtrip_shipped();
+  test_overrides();
+  test_cells();
+  test_identity();
+  test_errors();
+  test_shipped_sweeps();
+  test_results();
+  return harness_summary();
+}

@@ -26,15 +26,10 @@ run simulate --task koo-task1 --n 300 --seed 5 --out "$TMP/t1.h5"
 has 'Arid3a \(MA0151.1\).*YY1 \(MA0095.2\)' "$TMP/out" && pass "task 1: the 12 motifs" || fail "task 1 motifs: $(cat "$TMP/out")"
 ls "$TMP" | grep -q 'tmp' && fail "temporary files left: $(ls "$TMP")" || pass "no temporary files left"
 
-# Same seed, same data. The X/Y datasets come from the io writer, which (so far) stamps
-# HDF5 modification times into them; the truth datasets are written without. So the files
-# are byte-identical, or differ in at most those six 4-byte stamps.
+# Same seed, same data: no writer stamps modification times, so the files are byte-identical.
 run simulate --task koo-task3 --n 300 --seed 5 --out "$TMP/t3b.h5"
 ndiff=$(cmp -l "$TMP/t3.h5" "$TMP/t3b.h5" 2>/dev/null | wc -l)
-if [ "$ndiff" -eq 0 ]; then pass "same seed: byte-identical files"
-elif [ "$ndiff" -le 24 ] && [ "$(stat -c %s "$TMP/t3.h5")" = "$(stat -c %s "$TMP/t3b.h5")" ]; then
-  pass "same seed: same size, $ndiff bytes differ (X/Y modification times of the io writer only)"
-else fail "same seed: $ndiff bytes differ"; fi
+[ "$ndiff" -eq 0 ] && pass "same seed: byte-identical files" || fail "same seed: $ndiff bytes differ"
 run simulate --task koo-task3 --n 300 --seed 6 --out "$TMP/t3c.h5"
 ndiff=$(cmp -l "$TMP/t3.h5" "$TMP/t3c.h5" 2>/dev/null | wc -l)
 [ "$ndiff" -gt 1000 ] && pass "another seed, another dataset" || fail "seed 6 vs 5: only $ndiff bytes differ"

@@ -351,6 +351,8 @@ static dnacl_status write_dataset(hid_t f, const char *path, const char *name, i
                                   const hsize_t *dims, const float *data) {
   hid_t space = H5Screate_simple(rank, dims, NULL);
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  /* No modification times in the file: the same data must give the same bytes. */
+  if (dcpl >= 0) H5Pset_obj_track_times(dcpl, 0);
   /* Chunked and deflated like Koo's files, when this HDF5 has the filter. */
   hsize_t chunk[3] = {dims[0] < 64 ? dims[0] : 64, dims[1], rank == 3 ? dims[2] : 0};
   if (dcpl >= 0 && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {

@@ -273,6 +273,19 @@ static void transformer_refused(dnacl_ctx *ctx) {
         "the refusal does not name the layer and its kind: %s", dnacl_last_error());
   st = dnacl_deepshap(ctx, m, x, 1, 3, NULL, &o, 1, out, NULL, NULL);
   CHECK(st == DNACL_ERR_UNSUPPORTED, "deepshap on a transformer model returned %s", dnacl_status_name(st));
+  /* A standalone layer norm is refused the same way. */
+  dnacl_model_spec spec;
+  OK(dnacl_model_spec_parse("ln.yaml",
+                            "name: ln\nlength: 20\ntasks: 1\nlayers:\n  - conv1d: {filters: 4, kernel: 3, padding: same}\n"
+                            "  - layernorm\n  - flatten\n  - dense: 1\n",
+                            &spec));
+  dnacl_model *ln;
+  OK(dnacl_model_build(ctx, &spec, &ln));
+  st = dnacl_deeplift_supported(ln);
+  printf("  layernorm model: %s: %s\n", dnacl_status_name(st), dnacl_last_error());
+  CHECK(st == DNACL_ERR_UNSUPPORTED && strstr(dnacl_last_error(), "(layernorm)") && strstr(dnacl_last_error(), "ln.yaml:6"),
+        "a layernorm is not refused by name and line: %s", dnacl_last_error());
+  dnacl_model_free(ln);
   OK(dnacl_saliency(ctx, m, x, 1, &o, 1, out));
   int finite = 1;
   for (int k = 0; k < 4 * L; k++) finite &= isfinite(out[k]);

@@ -15,6 +15,8 @@ static const dnacl_command commands[] = {
     {"sweep", "run a sweep file's grid of trainings and evaluations; collect shards", cmd_sweep},
     {"explain", "attributions (saliency, IG, DeepLIFT/SHAP, ISM) as NPY, TSV and SVG logos", cmd_explain},
     {"simulate", "synthetic data with planted motifs and ground truth (Koo & Ploenzke)", cmd_simulate},
+    {"filters", "first-layer filters as MEME motifs, logos and database matches", cmd_filters},
+    {"gia", "global importance analysis: effects of embedded motifs, spacings, occlusion", cmd_gia},
 };
 
 static void usage(FILE *f) {

@@ -407,7 +407,9 @@ int cmd_explain(int argc, char **argv) {
 
   /* Which sequences, in which order. */
   idx = malloc((size_t)set.n * sizeof *idx);
-  logits = malloc((size_t)set.n * m->spec.tasks * sizeof *logits);
+  /* --top ranks every loaded sequence by its prediction; otherwise only the logo titles
+   * need predictions, of the explained sequences, computed chunk by chunk. */
+  logits = malloc((size_t)(e.top ? set.n : CHUNK) * m->spec.tasks * sizeof *logits);
   if (!idx || !logits) {
     fprintf(stderr, "dnacl explain: out of memory\n");
     goto done;
@@ -419,10 +421,9 @@ int cmd_explain(int argc, char **argv) {
   } else {
     for (int i = 0; i < set.n; i++) idx[n_sel++] = i;
   }
-  /* Predictions of every loaded sequence: --top ranks by them, the logo titles quote them. */
-  s = logits_of(ctx, m, set.x, set.n, o.batch, logits);
-  if (s != DNACL_OK) goto fail;
   if (e.top) {
+    s = logits_of(ctx, m, set.x, set.n, o.batch, logits);
+    if (s != DNACL_OK) goto fail;
     g_sort_vals = logits;
     g_sort_T = m->spec.tasks;
     g_sort_t = r.target;
@@ -458,6 +459,7 @@ int cmd_explain(int argc, char **argv) {
     for (int i = 0; i < k; i++) memcpy(xs + i * row, set.x + (size_t)idx[c0 + i] * row, row * sizeof *xs);
     s = explain_chunk(ctx, m, &r, xs, idx + c0, k, out, scratch);
     if (s == DNACL_OK) s = dnacl_npy_writer_append(&npy, out, (size_t)k * row);
+    if (s == DNACL_OK && e.svg && !e.top) s = logits_of(ctx, m, xs, k, k < o.batch ? k : o.batch, logits);
     for (int i = 0; s == DNACL_OK && i < k; i++) {
       const float *a = out + i * row, *xi = xs + i * row;
       const char *id = set.ids[idx[c0 + i]];
@@ -468,7 +470,7 @@ int cmd_explain(int argc, char **argv) {
       if (e.svg) {
         char name[96], path[4352], title[512];
         safe_name(id, name, sizeof name);
-        double z = logits[(size_t)idx[c0 + i] * m->spec.tasks + r.target];
+        double z = logits[(size_t)(e.top ? idx[c0 + i] : i) * m->spec.tasks + r.target];
         snprintf(title, sizeof title, "%s: %s%s, %s of %s (p = %.3f)", id, method_names[e.meth],
                  e.hypothetical ? " (hypothetical)" : "", e.prob ? "probability" : "logit",
                  task ? task : "output", 1.0 / (1.0 + exp(-z)));

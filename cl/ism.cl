@@ -9,11 +9,40 @@
  * the variant's activation equals the reference's. Every kernel that needs values outside
  * a window reads them from the reference activations (R, C, L_i).
  *
+ * Batch norm in eval mode is a per-channel affine y = x*sc[c] + sh[c]; rather than running
+ * it over every window, the kernels that read a window apply it on the fly (iaff: the
+ * window holds the layer's input, the reference activation passed is its output), and the
+ * convolutions write the affine's output directly (oaff: out = ref_after + sc * change).
+ * Max pooling likewise: the convolutions and the dense update pool their input windows as
+ * they read them (Wp > 0), so pooled windows are written out only for other readers.
+ *
+ * The window kernels run one work-item per (channel, variant) row and loop along the short
+ * window: one work-item per element spent more on per-item index arithmetic and the
+ * variant's table look-ups than on the work (pooling ran 10x slower that way on PoCL).
+ *
  * All sums run in a fixed order (no atomics): the same input gives the same bits. */
 
 #ifndef GM
 #define GM 12
 #endif
+
+/* Max pooling of one output: the maximum over inputs i0 .. i0 + Wp - 1 of a row, counted
+ * from xp (the reference row at the pool's first input); input i is the window's element
+ * j0 + i (with the affine sc, sh) where that lies in [0, Wb), else the reference. The first
+ * maximum wins and a NaN counts as a maximum, as in cl/pool.cl. Branch-free: whether an
+ * input is in the window, and which one is larger, change from element to element, and
+ * mispredicted branches cost more than the loads and selects. */
+inline float pool_at(__global const float *w, int Wb, __global const float *xp, int j0, int i0,
+                     int Wp, float sc, float sh) {
+  float m = 0.0f;
+  for (int k = 0; k < Wp; k++) {
+    const int i = i0 + k, j = j0 + i;
+    const float ew = w[clamp(j, 0, Wb - 1)] * sc + sh, er = xp[i];
+    const float e = j >= 0 && j < Wb ? ew : er;
+    m = k == 0 || e > m || isnan(e) ? e : m;
+  }
+  return m;
+}
 
 /* Naive method: B full copies of the reference with one base changed, one work-item per
  * (row, channel): a plain row copy the compiler vectorises, then the one changed element. */
@@ -29,64 +58,166 @@ __kernel void ism_build_rows(__global const float *x, int C, int L, __global con
   if (p >= 0) d[p] = c == b ? 1.0f : 0.0f;
 }
 
-/* The input window of each variant: win[v, c, t] is the variant's input at a + t. */
+/* The input window of each variant: win[v, c, t] is the variant's input at A[p] + t. */
 __kernel void ism_window_input(__global const float *x, int C, int L, __global const int *vlist,
                                __global const int *A, int W, int V, __global float *win) {
-  const int t = get_global_id(0), c = get_global_id(1), v = get_global_id(2);
-  if (t >= W || c >= C || v >= V) return;
-  const int r = vlist[3 * v], p = vlist[3 * v + 1], b = vlist[3 * v + 2];
-  const int s = A[p] + t;
-  win[((size_t)v * C + c) * W + t] = s == p ? (c == b ? 1.0f : 0.0f) : x[((size_t)r * C + c) * L + s];
+  const int c = get_global_id(0), v = get_global_id(1);
+  if (c >= C || v >= V) return;
+  const int r = vlist[3 * v], p = vlist[3 * v + 1], b = vlist[3 * v + 2], a = A[p];
+  __global const float *s = x + ((size_t)r * C + c) * L + a;
+  __global float *d = win + ((size_t)v * C + c) * W;
+  for (int t = 0; t < W; t++) d[t] = a + t == p ? (c == b ? 1.0f : 0.0f) : s[t];
 }
 
-/* Change of a convolution's input, channel-major for the GEMM that follows:
- * d[c, v*W + j] = win[v, c, j] - ref[r, c, a + j], rows ld apart. */
+/* Change of a window against the reference: d[v, c, j] = x[v, c, j] - ref[r, c, a + j],
+ * written at d + c*cs + v*vs + j, i.e. channel-major (cs = ld, vs = W) for the convolution
+ * GEMM, or variant-major (cs = W, vs = C*W) for the dense update. x is the window win
+ * (with the pending affine), or, with Wp > 0, a max pooling (window Wp, stride S) still
+ * pending over it: win then holds the pool's input window (Wb wide, starts Apre, reference
+ * refpre of length Lpre), so the pooled activation is never written out. */
 __kernel void ism_delta(__global const float *win, __global const float *ref, int C, int L, int W,
-                        __global const int *vlist, __global const int *A, int V, int ld,
-                        __global float *d) {
-  const int j = get_global_id(0), c = get_global_id(1), v = get_global_id(2);
-  if (j >= W || c >= C || v >= V) return;
-  const int r = vlist[3 * v], a = A[vlist[3 * v + 1]];
-  d[(size_t)c * ld + (size_t)v * W + j] =
-      win[((size_t)v * C + c) * W + j] - ref[((size_t)r * C + c) * L + a + j];
+                        __global const int *vlist, __global const int *A, __global const float *isc,
+                        __global const float *ish, int iaff, int Wp, int S, int Wb,
+                        __global const int *Apre, __global const float *refpre, int Lpre, int V,
+                        int cs, int vs, __global float *d) {
+  const int c = get_global_id(0), v = get_global_id(1);
+  if (c >= C || v >= V) return;
+  const int r = vlist[3 * v], p = vlist[3 * v + 1], a = A[p];
+  const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f; /* x*1 + 0 == x exactly */
+  __global const float *w = win + ((size_t)v * C + c) * Wb;
+  __global const float *x = ref + ((size_t)r * C + c) * L + a;
+  __global float *o = d + (size_t)c * cs + (size_t)v * vs;
+  if (Wp) {
+    __global const float *xp = refpre + ((size_t)r * C + c) * Lpre + a * S;
+    const int j0 = a * S - Apre[p];
+    for (int j = 0; j < W; j++) o[j] = pool_at(w, Wb, xp, j0, j * S, Wp, sc, sh) - x[j];
+  } else {
+    for (int j = 0; j < W; j++) o[j] = w[j] * sc + sh - x[j];
+  }
 }
 
 /* Output window of a convolution from the GEMM's partial products
  *   T[o*K + k, v*Win + j] = sum_c w[o, c, k] * d[c, v*Win + j]:
  * input j (absolute ain + j) reaches output q (absolute aout + q) through tap k when
  * ain + j = aout + q + k*dil - left, so
- *   out[v, o, q] = ref_out[r, o, aout + q] + sum_k T[o*K + k, v*Win + j(k)].
+ *   out[v, o, q] = ref_out[r, o, aout + q] + osc[o] * sum_k T[o*K + k, v*Win + j(k)]
+ * (osc: a batch norm after the convolution, applied to the change; ref_out is then the
+ * reference after the batch norm).
  * Every product of T lands in exactly one output of the window (the window holds every
  * output the change reaches), so this pass adds no arithmetic beyond the GEMM's. */
 __kernel void ism_conv_gather(__global const float *T, int ldt, __global const float *ref_out,
                               int Cout, int Lout, int Wout, __global const int *Aout, int K,
                               int dil, int left, int Win, __global const int *Ain,
-                              __global const int *vlist, int V, __global float *out) {
-  const int q = get_global_id(0), o = get_global_id(1), v = get_global_id(2);
-  if (q >= Wout || o >= Cout || v >= V) return;
+                              __global const float *osc, int oaff, __global const int *vlist, int V,
+                              __global float *out) {
+  const int o = get_global_id(0), v = get_global_id(1);
+  if (o >= Cout || v >= V) return;
   const int r = vlist[3 * v], p = vlist[3 * v + 1];
-  const int aout = Aout[p], s = aout + q - left - Ain[p];
-  float acc = ref_out[((size_t)r * Cout + o) * Lout + aout + q];
+  const int aout = Aout[p], s0 = aout - left - Ain[p];
+  const float sc = oaff ? osc[o] : 1.0f;
   __global const float *t = T + (size_t)o * K * ldt + (size_t)v * Win;
-  for (int k = 0; k < K; k++) {
-    const int j = s + k * dil;
-    if (j >= 0 && j < Win) acc += t[(size_t)k * ldt + j];
+  __global const float *ro = ref_out + ((size_t)r * Cout + o) * Lout + aout;
+  __global float *y = out + ((size_t)v * Cout + o) * Wout;
+  for (int q = 0; q < Wout; q++) {
+    float acc = 0.0f;
+    for (int k = 0; k < K; k++) {
+      const int j = s0 + q + k * dil;
+      if (j >= 0 && j < Win) acc += t[(size_t)k * ldt + j];
+    }
+    y[q] = ro[q] + sc * acc;
   }
-  out[((size_t)v * Cout + o) * Wout + q] = acc;
 }
 
-/* The stretch of a variant's activation that a pooling window of the next layer reads:
- * E[v, c, t] at absolute position Aout[p]*S + t, from the window where it has one and from
- * the reference elsewhere. Pooling E with the layer's own kernel gives the output window. */
-__kernel void ism_expand(__global const float *win, __global const float *ref, int C, int L,
-                         int Win, __global const int *Ain, __global const int *vlist,
-                         __global const int *Aout, int S, int We, int V, __global float *E) {
-  const int t = get_global_id(0), c = get_global_id(1), v = get_global_id(2);
-  if (t >= We || c >= C || v >= V) return;
+#ifdef WIN
+/* The same convolution in one pass, for the CPU, when the window is short: built with
+ * -D WIN (input window), KK (taps), DIL, so the NACC = WIN + (KK-1)*DIL partial outputs
+ * of a block of 16 output channels stay in registers. Per input channel, each 16-wide
+ * weight vector loaded (wq[(c*KK + k)*C16 + o], zero-padded to C16 channels) feeds WIN
+ * multiply-adds. Input j through tap k lands in partial m = j + (KK-1-k)*DIL, which is
+ * output q = m + ain - aout + left - (KK-1)*DIL; partials outside the window fall outside
+ * the activation (the window holds every output the change reaches), so they are dropped.
+ * Against the GEMM and gather it never writes or re-reads the tap products. */
+#define NACC (WIN + (KK - 1) * DIL)
+__kernel void ism_conv_win(__global const float *win, __global const float *ref_in, int Cin, int Lin,
+                           __global const int *Ain, __global const float *isc,
+                           __global const float *ish, int iaff, int Wp, int S, int Wb,
+                           __global const int *Apre, __global const float *refpre, int Lpre,
+                           __global const float *wq, int Cout,
+                           int C16, __global const float *ref_out, int Lout,
+                           __global const int *Aout, int Wout, int left, __global const float *osc,
+                           int oaff, __global const int *vlist, int V, __global float *out) {
+  const int o0 = get_global_id(0) * 16, v = get_global_id(1);
+  if (o0 >= Cout || v >= V) return;
   const int r = vlist[3 * v], p = vlist[3 * v + 1];
-  const int s = Aout[p] * S + t, j = s - Ain[p];
-  E[((size_t)v * C + c) * We + t] = j >= 0 && j < Win ? win[((size_t)v * C + c) * Win + j]
-                                                       : ref[((size_t)r * C + c) * L + s];
+  const int ain = Ain[p], aout = Aout[p];
+  float16 acc[NACC];
+#pragma unroll
+  for (int m = 0; m < NACC; m++) acc[m] = (float16)0.0f;
+  __global const float *xw = win + (size_t)v * Cin * Wb;
+  __global const float *xr = ref_in + (size_t)r * Cin * Lin + ain;
+  __global const float *xp = refpre + (size_t)r * Cin * Lpre + ain * S;
+  const int j0 = Wp ? ain * S - Apre[p] : 0;
+  for (int c = 0; c < Cin; c++) {
+    /* The input's change, through a pending pool (ism_delta says how) and affine. */
+    const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f;
+    float d[WIN];
+    if (Wp) {
+#pragma unroll
+      for (int j = 0; j < WIN; j++)
+        d[j] = pool_at(xw + c * Wb, Wb, xp + (size_t)c * Lpre, j0, j * S, Wp, sc, sh) - xr[(size_t)c * Lin + j];
+    } else {
+#pragma unroll
+      for (int j = 0; j < WIN; j++) d[j] = xw[c * WIN + j] * sc + sh - xr[(size_t)c * Lin + j];
+    }
+    __global const float *wc = wq + (size_t)c * KK * C16 + o0;
+#pragma unroll
+    for (int k = 0; k < KK; k++) {
+      const float16 w = vload16(0, wc + k * C16);
+#pragma unroll
+      for (int j = 0; j < WIN; j++)
+        acc[j + (KK - 1 - k) * DIL] = mad((float16)d[j], w, acc[j + (KK - 1 - k) * DIL]);
+    }
+  }
+  const int shift = ain - aout + left - (KK - 1) * DIL, no = min(16, Cout - o0);
+  __global const float *ro = ref_out + ((size_t)r * Cout + o0) * Lout + aout;
+  __global float *y = out + ((size_t)v * Cout + o0) * Wout;
+  /* Outputs no partial reaches (near the ends of the activation, where the window was
+   * shifted inside it) keep the reference's value; the others get theirs added. The
+   * partials are indexed by constants only, so they never leave the registers. */
+  for (int q = 0; q < Wout; q++)
+    if (q < shift || q >= NACC + shift)
+      for (int l = 0; l < no; l++) y[(size_t)l * Wout + q] = ro[(size_t)l * Lout + q];
+#pragma unroll
+  for (int m = 0; m < NACC; m++) {
+    const int q = m + shift;
+    if (q >= 0 && q < Wout) {
+      float t[16];
+      vstore16(acc[m], 0, t);
+      for (int l = 0; l < no; l++)
+        y[(size_t)l * Wout + q] = ro[(size_t)l * Lout + q] + (oaff ? osc[o0 + l] : 1.0f) * t[l];
+    }
+  }
+}
+#endif
+
+/* Max pooling of the windows, written out (for readers that cannot pool on the fly):
+ * out[v, c, q] pools the layer's inputs from (Aout[p] + q)*S, each from the variant's
+ * window where it has one and from the reference elsewhere (the pooled inputs of the
+ * output window always lie inside the activation). */
+__kernel void ism_pool(__global const float *win, __global const float *ref, int C, int L, int Win,
+                       __global const int *Ain, __global const float *isc,
+                       __global const float *ish, int iaff, int Wp, int S,
+                       __global const int *Aout, int Wout, __global const int *vlist, int V,
+                       __global float *out) {
+  const int c = get_global_id(0), v = get_global_id(1);
+  if (c >= C || v >= V) return;
+  const int r = vlist[3 * v], p = vlist[3 * v + 1];
+  const int s0 = Aout[p] * S, j0 = s0 - Ain[p];
+  const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f;
+  __global const float *w = win + ((size_t)v * C + c) * Win;
+  __global const float *x = ref + ((size_t)r * C + c) * L + s0;
+  __global float *y = out + ((size_t)v * C + c) * Wout;
+  for (int q = 0; q < Wout; q++) y[q] = pool_at(w, Win, x, j0, q * S, Wp, sc, sh);
 }
 
 /* Residual add over the union of the branch's and the skip's windows. */
@@ -95,47 +226,50 @@ __kernel void ism_resadd(__global const float *wa, int Wa, __global const int *A
                          __global const int *Ab, __global const float *rb, int C, int L,
                          __global const int *vlist, __global const int *Aout, int Wout, int V,
                          __global float *out) {
-  const int t = get_global_id(0), c = get_global_id(1), v = get_global_id(2);
-  if (t >= Wout || c >= C || v >= V) return;
+  const int c = get_global_id(0), v = get_global_id(1);
+  if (c >= C || v >= V) return;
   const int r = vlist[3 * v], p = vlist[3 * v + 1];
-  const int s = Aout[p] + t, ja = s - Aa[p], jb = s - Ab[p];
-  const size_t ref_i = ((size_t)r * C + c) * L + s;
-  const float xa = ja >= 0 && ja < Wa ? wa[((size_t)v * C + c) * Wa + ja] : ra[ref_i];
-  const float xb = jb >= 0 && jb < Wb ? wb[((size_t)v * C + c) * Wb + jb] : rb[ref_i];
-  out[((size_t)v * C + c) * Wout + t] = xa + xb;
+  const int s0 = Aout[p], ja = s0 - Aa[p], jb = s0 - Ab[p];
+  const size_t row = (size_t)v * C + c, rrow = ((size_t)r * C + c) * L + s0;
+  __global float *y = out + row * Wout;
+  for (int t = 0; t < Wout; t++) {
+    const float xa = ja + t >= 0 && ja + t < Wa ? wa[row * Wa + ja + t] : ra[rrow + t];
+    const float xb = jb + t >= 0 && jb + t < Wb ? wb[row * Wb + jb + t] : rb[rrow + t];
+    y[t] = xa + xb;
+  }
 }
 
 /* The first dense layer, updated by the change of its input:
- *   y[v, u] = yref[r, u] + sum_{c, j} wt[c*L + a + j, u] * (win[v, c, j] - ref[r, c, a + j])
- * with wt the transposed weights (rows U16 floats apart, zero-padded to a multiple of 16).
+ *   y[v, u] = yref[r, u] + sum_f wt[c*L + a + j, u] * d[v, f],  f = c*W + j,
+ * with d the change of the input window (ism_delta, variant-major) and wt the transposed
+ * weights (rows U16 floats apart, zero-padded to a multiple of 16).
  * groups[2g], groups[2g+1]: first variant and count (<= GM) of a run of variants that share
  * the reference row and the window start, so each 16-wide row of weights loaded feeds GM
  * multiply-adds (neighbouring positions share the window once the pools have shrunk it).
  * Members past the count repeat the last one and are not written. One work-item per group
  * and block of 16 output units. */
-__kernel void ism_dense(__global const float *win, __global const float *ref, int C, int L, int W,
-                        __global const int *A, __global const int *vlist,
-                        __global const int *groups, int ngroups, __global const float *wt, int U,
-                        int U16, __global const float *yref, __global float *y) {
+__kernel void ism_dense(__global const float *d, int C, int L, int W, __global const int *A,
+                        __global const int *vlist, __global const int *groups, int ngroups,
+                        __global const float *wt, int U, int U16, __global const float *yref,
+                        __global float *y) {
   const int u0 = get_global_id(0) * 16, g = get_global_id(1);
   if (u0 >= U || g >= ngroups) return;
   const int v0 = groups[2 * g], cnt = groups[2 * g + 1];
   const int r = vlist[3 * v0], a = A[vlist[3 * v0 + 1]];
-  size_t vo[GM];
+  const int CW = C * W;
+  __global const float *dv[GM];
 #pragma unroll
-  for (int i = 0; i < GM; i++) vo[i] = (size_t)(v0 + min(i, cnt - 1)) * C * W;
+  for (int i = 0; i < GM; i++) dv[i] = d + (size_t)(v0 + min(i, cnt - 1)) * CW;
   float16 acc[GM];
 #pragma unroll
   for (int i = 0; i < GM; i++) acc[i] = (float16)0.0f;
   for (int c = 0; c < C; c++) {
-    __global const float *rr = ref + ((size_t)r * C + c) * L + a;
     __global const float *wr = wt + ((size_t)c * L + a) * U16 + u0;
     for (int j = 0; j < W; j++) {
       const float16 w = vload16(0, wr + (size_t)j * U16);
-      const float rv = rr[j];
-      const int cj = c * W + j;
+      const int f = c * W + j;
 #pragma unroll
-      for (int i = 0; i < GM; i++) acc[i] = mad((float16)(win[vo[i] + cj] - rv), w, acc[i]);
+      for (int i = 0; i < GM; i++) acc[i] = mad((float16)dv[i][f], w, acc[i]);
     }
   }
   __global const float *br = yref + (size_t)r * U + u0;

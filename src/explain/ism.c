@@ -108,6 +108,21 @@ static dnacl_status read_floats(dnacl_ctx *ctx, const dnacl_tensor *t, float *h,
   return DNACL_OK;
 }
 
+/* Work-groups for the window kernels, whose first dimensions are short (a window of 1 to
+ * ~50 positions, a few dozen channels): about 128 work-items per group. Left to itself
+ * PoCL made groups of a handful of items there, and ran pooling 10x slower on the
+ * per-group overhead. */
+static const size_t *groups_of(size_t *l, const size_t *g, int dims) {
+  size_t left = 128;
+  for (int d = 0; d < dims; d++) {
+    l[d] = g[d] < left ? g[d] : left;
+    if (l[d] < 1) l[d] = 1;
+    left /= l[d];
+    if (left < 1) left = 1;
+  }
+  return l;
+}
+
 static void release(cl_mem *b) {
   if (*b) clReleaseMemObject(*b);
   *b = NULL;
@@ -395,10 +410,18 @@ typedef struct inc_state {
   act_set tail;         /* activations after the first dense layer, batch V */
   dnacl_tensor *win;    /* win[i]: (V, gC[i], W[i]); aliases share the buffer */
   unsigned char *win_own;
+  /* Per batch, activation i's window is pool_pool[i](affine_pend[i](buf[i])): the
+   * buffer, with the batch norm of node pend[i] and then the max pooling of node pool[i]
+   * still to apply (-1: none). With a pool pending, buf[i] is the pool's input window. */
+  dnacl_tensor *buf;
+  int *pend, *pool;
   cl_mem *A;            /* per activation: the window-start table */
   cl_mem vl, groups;
-  dnacl_tensor *wp;     /* per conv node: weights as (Cout*K, Cin) */
-  dnacl_tensor d, t, e; /* conv input change, conv tap products, pooling input */
+  int *fused;           /* per conv node: 1 = ism_conv_win, 0 = GEMM and gather */
+  dnacl_tensor *wc;     /* per conv node: weights as (Cin, K, C16) (fused) or (Cout*K, Cin) */
+  dnacl_tensor *bn_s, *bn_t; /* per batch norm node: the eval-mode affine */
+  dnacl_tensor d, t;    /* GEMM path: the input change and the tap products */
+  dnacl_tensor dd;      /* the change of the first dense layer's input, (V, C*W) */
   dnacl_tensor wt;      /* first dense layer's weights transposed, (In, U16) */
   int U, U16;
 } inc_state;
@@ -417,34 +440,49 @@ static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
       if (S->win_own[i]) dnacl_tensor_free(&S->win[i]);
   if (S->A)
     for (int i = 0; i <= P->F; i++) release(&S->A[i]);
-  if (S->wp)
-    for (int i = 0; i < m->n_nodes; i++) dnacl_tensor_free(&S->wp[i]);
+  for (int i = 0; i < m->n_nodes; i++) {
+    if (S->wc) dnacl_tensor_free(&S->wc[i]);
+    if (S->bn_s) dnacl_tensor_free(&S->bn_s[i]);
+    if (S->bn_t) dnacl_tensor_free(&S->bn_t[i]);
+  }
   free(S->win);
   free(S->win_own);
+  free(S->buf);
+  free(S->pend);
+  free(S->pool);
   free(S->A);
-  free(S->wp);
+  free(S->fused);
+  free(S->wc);
+  free(S->bn_s);
+  free(S->bn_t);
   release(&S->vl);
   release(&S->groups);
   dnacl_tensor_free(&S->d);
   dnacl_tensor_free(&S->t);
-  dnacl_tensor_free(&S->e);
+  dnacl_tensor_free(&S->dd);
   dnacl_tensor_free(&S->wt);
+}
+
+/* The one-pass convolution keeps WIN + (K-1)*dil vectors of partial outputs and WIN input
+ * changes in registers; beyond 28 of the 32 AVX-512 registers it would spill, and a GPU
+ * has no registers to spare for them at all, so those take the GEMM (CLBlast there).
+ * DNACL_ISM_CONV=gemm forces the GEMM path (tests cover both). */
+static int conv_fused(const dnacl_ctx *ctx, const dnacl_layer_spec *ls, int win) {
+  const char *e = getenv("DNACL_ISM_CONV");
+  if (e && !strcmp(e, "gemm")) return 0;
+  return ctx->is_cpu && 2 * win + ls->dilation * (ls->kernel - 1) <= 28;
 }
 
 /* Floats of window state per variant, to size the batch. */
 static double per_variant_floats(const dnacl_model *m, const inc_plan *P) {
-  double w = 0, dmax = 0, tmax = 0, emax = 0;
+  double w = 0, dmax = 0, tmax = 0;
   for (int i = 0; i <= P->F; i++) w += (double)P->gC[i] * P->W[i];
   for (int i = 0; i < P->F; i++) {
-    const dnacl_layer_spec *ls = &m->spec.layers[i];
-    if (m->nodes[i].kind == DNACL_L_CONV1D) {
-      dmax = fmax(dmax, (double)P->gC[i] * P->W[i]);
-      tmax = fmax(tmax, (double)P->gC[i + 1] * ls->kernel * P->W[i]);
-    } else if (m->nodes[i].kind == DNACL_L_MAXPOOL) {
-      emax = fmax(emax, (double)P->gC[i] * ((P->W[i + 1] - 1) * ls->stride + ls->window));
-    }
+    if (m->nodes[i].kind != DNACL_L_CONV1D) continue;
+    dmax = fmax(dmax, (double)P->gC[i] * P->W[i]);
+    tmax = fmax(tmax, (double)P->gC[i + 1] * m->spec.layers[i].kernel * P->W[i]);
   }
-  return w + dmax + tmax + emax + 64;
+  return w + dmax + tmax + (double)P->gC[P->F] * P->W[P->F] + 64;
 }
 
 /* Host copy of a parameter. */
@@ -459,22 +497,90 @@ static dnacl_status param_host(dnacl_ctx *ctx, const dnacl_param *p, float **out
   return s;
 }
 
+/* A host array uploaded into a new tensor of n floats (the host array is freed). */
+static dnacl_status upload(dnacl_ctx *ctx, float *h, int n, dnacl_tensor *t) {
+  dnacl_status s = dnacl_tensor_new(ctx, t, n, 0, 0);
+  if (s == DNACL_OK) s = dnacl_tensor_write(ctx, t, h);
+  free(h);
+  return s;
+}
+
+/* Weights of conv node i in the layout of its path. */
+static dnacl_status conv_weights(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+  const int Cin = P->gC[i], Cout = P->gC[i + 1], K = m->spec.layers[i].kernel;
+  const int C16 = (Cout + 15) / 16 * 16;
+  float *w;
+  DNACL_TRY(param_host(ctx, dnacl_layer_param(m->nodes[i].layer, "w"), &w));
+  const size_t n = S->fused[i] ? (size_t)Cin * K * C16 : (size_t)Cout * K * Cin;
+  float *h = calloc(n, sizeof *h);
+  if (!h) {
+    free(w);
+    return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  }
+  for (int o = 0; o < Cout; o++)
+    for (int c = 0; c < Cin; c++)
+      for (int k = 0; k < K; k++) {
+        const float v = w[((size_t)o * Cin + c) * K + k];
+        if (S->fused[i])
+          h[((size_t)c * K + k) * C16 + o] = v; /* 16 output channels per vector load */
+        else
+          h[((size_t)o * K + k) * Cin + c] = v; /* the GEMM's A: a row per (channel, tap) */
+      }
+  free(w);
+  return upload(ctx, h, (int)n, &S->wc[i]);
+}
+
+/* Eval-mode batch norm of node i as y = x * s + t, from the layer's running statistics. */
+static dnacl_status bn_affine(dnacl_ctx *ctx, dnacl_model *m, inc_state *S, int i) {
+  dnacl_layer *l = m->nodes[i].layer;
+  const float eps = m->spec.layers[i].eps;
+  float *g = NULL, *b = NULL, *mu = NULL, *var = NULL;
+  dnacl_status s = param_host(ctx, dnacl_layer_param(l, "gamma"), &g);
+  if (s == DNACL_OK) s = param_host(ctx, dnacl_layer_param(l, "beta"), &b);
+  if (s == DNACL_OK) s = param_host(ctx, dnacl_layer_param(l, "rmean"), &mu);
+  if (s == DNACL_OK) s = param_host(ctx, dnacl_layer_param(l, "rvar"), &var);
+  if (s == DNACL_OK) {
+    const int C = (int)dnacl_layer_param(l, "gamma")->value.n;
+    for (int c = 0; c < C; c++) {
+      /* bn_apply computes (x - mean) * invstd * gamma + beta with invstd = 1/sqrt(var + eps). */
+      const float sc = 1.0f / sqrtf(var[c] + eps) * g[c];
+      var[c] = sc;
+      mu[c] = b[c] - mu[c] * sc;
+    }
+    s = upload(ctx, var, C, &S->bn_s[i]);
+    var = NULL;
+    if (s == DNACL_OK) s = upload(ctx, mu, C, &S->bn_t[i]);
+    mu = NULL;
+  }
+  free(g);
+  free(b);
+  free(mu);
+  free(var);
+  return s;
+}
+
 static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, int R, int V,
                                inc_state *S) {
-  const int F = P->F, L0 = P->L0;
+  const int F = P->F, L0 = P->L0, nn = m->n_nodes;
   S->V = V;
   S->R = R;
   S->GM = ctx->is_cpu ? 12 : 4;
   S->win = calloc((size_t)F + 1, sizeof *S->win);
   S->win_own = calloc((size_t)F + 1, 1);
+  S->buf = calloc((size_t)F + 1, sizeof *S->buf);
+  S->pend = calloc((size_t)F + 1, sizeof *S->pend);
+  S->pool = calloc((size_t)F + 1, sizeof *S->pool);
   S->A = calloc((size_t)F + 1, sizeof *S->A);
-  S->wp = calloc((size_t)m->n_nodes, sizeof *S->wp);
-  if (!S->win || !S->win_own || !S->A || !S->wp) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
-  DNACL_TRY(acts_alloc(ctx, m, R, 0, m->n_nodes, &S->ref));
-  DNACL_TRY(acts_alloc(ctx, m, V, F + 1, m->n_nodes, &S->tail));
+  S->fused = calloc((size_t)nn, sizeof *S->fused);
+  S->wc = calloc((size_t)nn, sizeof *S->wc);
+  S->bn_s = calloc((size_t)nn, sizeof *S->bn_s);
+  S->bn_t = calloc((size_t)nn, sizeof *S->bn_t);
+  if (!S->win || !S->win_own || !S->buf || !S->pend || !S->pool || !S->A || !S->fused || !S->wc || !S->bn_s || !S->bn_t)
+    return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  DNACL_TRY(acts_alloc(ctx, m, R, 0, nn, &S->ref));
+  DNACL_TRY(acts_alloc(ctx, m, V, F + 1, nn, &S->tail));
   DNACL_TRY(int_buffer(ctx, 3 * (size_t)V, &S->vl));
   DNACL_TRY(int_buffer(ctx, 2 * (size_t)V, &S->groups));
-  size_t dmax = 1, tmax = 1, emax = 1;
   for (int i = 0; i <= F; i++) {
     DNACL_TRY(int_buffer(ctx, (size_t)L0, &S->A[i]));
     DNACL_TRY(write_ints(ctx, S->A[i], P->A + (size_t)i * L0, (size_t)L0));
@@ -485,34 +591,21 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
     DNACL_TRY(dnacl_tensor_new(ctx, &S->win[i], V, P->gC[i], P->W[i]));
     S->win_own[i] = 1;
   }
+  size_t dmax = 1, tmax = 1;
   for (int i = 0; i < F; i++) {
     const dnacl_layer_spec *ls = &m->spec.layers[i];
-    if (m->nodes[i].kind == DNACL_L_MAXPOOL) {
-      size_t we = (size_t)(P->W[i + 1] - 1) * ls->stride + ls->window;
-      if ((size_t)V * P->gC[i] * we > emax) emax = (size_t)V * P->gC[i] * we;
-    }
+    if (m->nodes[i].kind == DNACL_L_BATCHNORM) DNACL_TRY(bn_affine(ctx, m, S, i));
     if (m->nodes[i].kind != DNACL_L_CONV1D) continue;
-    const int Cin = P->gC[i], Cout = P->gC[i + 1], K = ls->kernel, ld = gemm_ld(V * P->W[i]);
-    if ((size_t)Cin * ld > dmax) dmax = (size_t)Cin * ld;
-    if ((size_t)Cout * K * ld > tmax) tmax = (size_t)Cout * K * ld;
-    /* wp[o*K + k, c] = w[o, c, k]: the GEMM's A, one row per output channel and tap. */
-    float *w, *h = malloc((size_t)Cout * K * Cin * sizeof *h);
-    if (!h) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
-    dnacl_status s = param_host(ctx, dnacl_layer_param(m->nodes[i].layer, "w"), &w);
-    if (s == DNACL_OK) {
-      for (int o = 0; o < Cout; o++)
-        for (int c = 0; c < Cin; c++)
-          for (int k = 0; k < K; k++) h[((size_t)o * K + k) * Cin + c] = w[((size_t)o * Cin + c) * K + k];
-      free(w);
-      s = dnacl_tensor_new(ctx, &S->wp[i], Cout * K, Cin, 0);
-      if (s == DNACL_OK) s = dnacl_tensor_write(ctx, &S->wp[i], h);
-    }
-    free(h);
-    DNACL_TRY(s);
+    S->fused[i] = conv_fused(ctx, ls, P->W[i]);
+    DNACL_TRY(conv_weights(ctx, m, P, S, i));
+    if (S->fused[i]) continue;
+    const size_t ld = (size_t)gemm_ld(V * P->W[i]);
+    if ((size_t)P->gC[i] * ld > dmax) dmax = (size_t)P->gC[i] * ld;
+    if ((size_t)P->gC[i + 1] * ls->kernel * ld > tmax) tmax = (size_t)P->gC[i + 1] * ls->kernel * ld;
   }
   DNACL_TRY(dnacl_tensor_new(ctx, &S->d, (int)dmax, 0, 0));
   DNACL_TRY(dnacl_tensor_new(ctx, &S->t, (int)tmax, 0, 0));
-  DNACL_TRY(dnacl_tensor_new(ctx, &S->e, (int)emax, 0, 0));
+  DNACL_TRY(dnacl_tensor_new(ctx, &S->dd, V * P->gC[F] * P->W[F], 0, 0));
   /* wt[f, u] = w[u, f], rows padded to a multiple of 16 units with zeros. */
   const dnacl_param *wd = dnacl_layer_param(m->nodes[F].layer, "w");
   const int U = wd->value.shape[0], In = wd->value.shape[1], U16 = (U + 15) / 16 * 16;
@@ -524,29 +617,109 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   float *w, *h = calloc((size_t)In * U16, sizeof *h);
   if (!h) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   dnacl_status s = param_host(ctx, wd, &w);
-  if (s == DNACL_OK) {
-    for (int u = 0; u < U; u++)
-      for (int f = 0; f < In; f++) h[(size_t)f * U16 + u] = w[(size_t)u * In + f];
-    free(w);
-    s = dnacl_tensor_new(ctx, &S->wt, In, U16, 0);
-    if (s == DNACL_OK) s = dnacl_tensor_write(ctx, &S->wt, h);
+  if (s != DNACL_OK) {
+    free(h);
+    return s;
   }
-  free(h);
-  return s;
+  for (int u = 0; u < U; u++)
+    for (int f = 0; f < In; f++) h[(size_t)f * U16 + u] = w[(size_t)u * In + f];
+  free(w);
+  return upload(ctx, h, In * U16, &S->wt);
 }
 
 /* ---- incremental: one batch --------------------------------------------------------- */
 
-static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+/* Kernel arguments of activation i's pending affine: scale, shift, flag. Without one the
+ * pointers are a valid dummy (never read). */
+typedef struct affine_arg {
+  cl_mem s, t;
+  int on;
+} affine_arg;
+static affine_arg pending(const inc_state *S, int i) {
+  int j = S->pend[i];
+  if (j < 0) return (affine_arg){S->vl, S->vl, 0};
+  return (affine_arg){S->bn_s[j].buf, S->bn_t[j].buf, 1};
+}
+
+/* Kernel arguments of activation i's pending max pooling: window, stride, the width, start
+ * table, reference and length of the buffer read. Without one, the buffer is activation
+ * i's own window. */
+typedef struct pool_arg {
+  int Wp, S, Wb;
+  cl_mem A, ref;
+  int L;
+} pool_arg;
+static pool_arg pooling(const dnacl_model *m, const inc_plan *P, const inc_state *S, int i) {
+  const int pl = S->pool[i];
+  if (pl < 0) return (pool_arg){0, 1, P->W[i], S->A[i], S->ref.t[i].buf, P->gL[i]};
+  const dnacl_layer_spec *ls = &m->spec.layers[pl];
+  return (pool_arg){ls->window, ls->stride, P->W[pl], S->A[pl], S->ref.t[pl].buf, P->gL[pl]};
+}
+
+/* Maxpool node pl on the window of activation src (its input, or an alias of it) into
+ * activation pl + 1's own window. */
+static dnacl_status pool_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int pl,
+                              int src) {
+  const dnacl_layer_spec *ls = &m->spec.layers[pl];
+  const int V = S->V, C = P->gC[pl];
+  const affine_arg in = pending(S, src);
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_pool", &k));
+  size_t g[2] = {(size_t)C, (size_t)V}, l2[2];
+  return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiiimmmiiimimim", S->buf[src].buf, S->ref.t[pl].buf, C,
+                   P->gL[pl], P->W[pl], S->A[pl], in.s, in.t, in.on, ls->window, ls->stride, S->A[pl + 1],
+                   P->W[pl + 1], S->vl, V, S->win[pl + 1].buf);
+}
+
+/* Apply activation i's pending pool or batch norm (the layer's own forward), for readers
+ * that cannot apply them on the fly: layers (activations, layer norm, batch norm) and the
+ * residual add. */
+static dnacl_status materialise(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+  const int pl = S->pool[i], j = S->pend[i];
+  if (pl >= 0) {
+    DNACL_TRY(pool_step(ctx, m, P, S, pl, i));
+    for (int k = pl + 1; k <= i; k++)
+      if (S->pool[k] == pl) S->buf[k] = S->win[pl + 1], S->pend[k] = -1, S->pool[k] = -1;
+    return DNACL_OK;
+  }
+  if (j < 0) return DNACL_OK;
+  dnacl_layer *l = m->nodes[j].layer;
+  DNACL_TRY(l->ops->forward(l, ctx, &S->buf[i], &S->win[j + 1], 0));
+  for (int k = j + 1; k <= i; k++)
+    if (S->pend[k] == j) S->buf[k] = S->win[j + 1], S->pend[k] = -1;
+  return DNACL_OK;
+}
+
+/* Conv node i, writing activation o (i + 1, or the output of a batch norm that follows). */
+static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i,
+                              int o) {
   const dnacl_layer_spec *ls = &m->spec.layers[i];
   const int V = S->V, Cin = P->gC[i], Cout = P->gC[i + 1], K = ls->kernel, dil = ls->dilation;
   const int span = dil * (K - 1), left = ls->same_padding ? span / 2 : 0;
-  const int Win = P->W[i], Wout = P->W[i + 1], ld = gemm_ld(V * Win);
+  const int Win = P->W[i], Wout = P->W[o];
+  const affine_arg in = pending(S, i);
+  const pool_arg pa = pooling(m, P, S, i);
+  const int bn = o != i + 1 ? o - 1 : -1; /* the absorbed batch norm node */
+  cl_mem osc = bn >= 0 ? S->bn_s[bn].buf : S->vl;
   cl_kernel k;
+  if (S->fused[i]) {
+    char opts[64];
+    snprintf(opts, sizeof opts, "-DWIN=%d -DKK=%d -DDIL=%d", Win, K, dil);
+    DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_conv_win", &k));
+    size_t g[2] = {(size_t)(Cout + 15) / 16, (size_t)V};
+    size_t lw[2];
+    return dnacl_run(ctx, k, 2, g, groups_of(lw, g, 2), "mmiimmmiiiimmimiimimiimimim", S->buf[i].buf,
+                     S->ref.t[i].buf, Cin, P->gL[i], S->A[i], in.s, in.t, in.on, pa.Wp, pa.S, pa.Wb, pa.A,
+                     pa.ref, pa.L, S->wc[i].buf, Cout, (Cout + 15) / 16 * 16,
+                     S->ref.t[o].buf, P->gL[o], S->A[o], Wout, left, osc, bn >= 0, S->vl, V,
+                     S->win[o].buf);
+  }
+  const int ld = gemm_ld(V * Win);
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
-  size_t g[3] = {(size_t)Win, (size_t)Cin, (size_t)V};
-  DNACL_TRY(dnacl_run(ctx, k, 3, g, NULL, "mmiiimmiim", S->win[i].buf, S->ref.t[i].buf, Cin, P->gL[i],
-                      Win, S->vl, S->A[i], V, ld, S->d.buf));
+  size_t g[2] = {(size_t)Cin, (size_t)V}, l2[2];
+  DNACL_TRY(dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiiimmmmiiiimmiiiim", S->buf[i].buf,
+                      S->ref.t[i].buf, Cin, P->gL[i], Win, S->vl, S->A[i], in.s, in.t, in.on, pa.Wp, pa.S,
+                      pa.Wb, pa.A, pa.ref, pa.L, V, ld, Win, S->d.buf));
   dnacl_gemm_args ga = {0};
   ga.M = Cout * K;
   ga.N = V * Win;
@@ -555,36 +728,23 @@ static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
   ga.ldb = ld;
   ga.ldc = ld;
   ga.alpha = 1.0f;
-  DNACL_TRY(dnacl_gemm(ctx, S->wp[i].buf, S->d.buf, S->t.buf, &ga));
+  DNACL_TRY(dnacl_gemm(ctx, S->wc[i].buf, S->d.buf, S->t.buf, &ga));
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_conv_gather", &k));
-  size_t g2[3] = {(size_t)Wout, (size_t)Cout, (size_t)V};
-  return dnacl_run(ctx, k, 3, g2, NULL, "mimiiimiiiimmim", S->t.buf, ld, S->ref.t[i + 1].buf, Cout,
-                   P->gL[i + 1], Wout, S->A[i + 1], K, dil, left, Win, S->A[i], S->vl, V,
-                   S->win[i + 1].buf);
-}
-
-static dnacl_status pool_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
-  const dnacl_layer_spec *ls = &m->spec.layers[i];
-  const int V = S->V, C = P->gC[i], We = (P->W[i + 1] - 1) * ls->stride + ls->window;
-  cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_expand", &k));
-  size_t g[3] = {(size_t)We, (size_t)C, (size_t)V};
-  DNACL_TRY(dnacl_run(ctx, k, 3, g, NULL, "mmiiimmmiiim", S->win[i].buf, S->ref.t[i].buf, C, P->gL[i],
-                      P->W[i], S->A[i], S->vl, S->A[i + 1], ls->stride, We, V, S->e.buf));
-  dnacl_tensor e = S->e;
-  e.ndim = 3;
-  e.shape[0] = V, e.shape[1] = C, e.shape[2] = We;
-  e.n = (size_t)V * C * We;
-  return m->nodes[i].layer->ops->forward(m->nodes[i].layer, ctx, &e, &S->win[i + 1], 0);
+  size_t g2[2] = {(size_t)Cout, (size_t)V};
+  return dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mimiiimiiiimmimim", S->t.buf, ld, S->ref.t[o].buf, Cout,
+                   P->gL[o], Wout, S->A[o], K, dil, left, Win, S->A[i], osc, bn >= 0, S->vl, V,
+                   S->win[o].buf);
 }
 
 static dnacl_status resadd_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
   const int b = m->nodes[i].residual_begin, V = S->V, C = P->gC[i];
+  DNACL_TRY(materialise(ctx, m, P, S, i));
+  DNACL_TRY(materialise(ctx, m, P, S, b));
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_resadd", &k));
-  size_t g[3] = {(size_t)P->W[i + 1], (size_t)C, (size_t)V};
-  return dnacl_run(ctx, k, 3, g, NULL, "mimmmimmiimmiim", S->win[i].buf, P->W[i], S->A[i],
-                   S->ref.t[i].buf, S->win[b].buf, P->W[b], S->A[b], S->ref.t[b].buf, C, P->gL[i],
+  size_t g[2] = {(size_t)C, (size_t)V}, l2[2];
+  return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mimmmimmiimmiim", S->buf[i].buf, P->W[i], S->A[i],
+                   S->ref.t[i].buf, S->buf[b].buf, P->W[b], S->A[b], S->ref.t[b].buf, C, P->gL[i],
                    S->vl, S->A[i + 1], P->W[i + 1], V, S->win[i + 1].buf);
 }
 
@@ -609,27 +769,74 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
   DNACL_TRY(write_ints(ctx, S->groups, hg, 2 * (size_t)ng));
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_window_input", &k));
-  size_t g[3] = {(size_t)P->W[0], (size_t)P->gC[0], (size_t)V};
-  DNACL_TRY(dnacl_run(ctx, k, 3, g, NULL, "miimmiim", S->ref.t[0].buf, P->gC[0], L0, S->vl, S->A[0], P->W[0],
-                      V, S->win[0].buf));
+  size_t g[2] = {(size_t)P->gC[0], (size_t)V}, l2[2];
+  DNACL_TRY(dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "miimmiim", S->ref.t[0].buf, P->gC[0], L0, S->vl, S->A[0],
+                      P->W[0], V, S->win[0].buf));
+  S->buf[0] = S->win[0];
+  S->pend[0] = S->pool[0] = -1;
   for (int i = 0; i < F; i++) {
-    if (P->alias[i]) continue;
-    dnacl_layer *l = m->nodes[i].layer;
-    switch (m->nodes[i].kind) {
-      case DNACL_L_CONV1D: DNACL_TRY(conv_step(ctx, m, P, S, i)); break;
-      case DNACL_L_MAXPOOL: DNACL_TRY(pool_step(ctx, m, P, S, i)); break;
-      case DNACL_L_RESIDUAL_END: DNACL_TRY(resadd_step(ctx, m, P, S, i)); break;
-      default: /* batchnorm (eval), layernorm, activations: the layer itself on the window */
-        DNACL_TRY(l->ops->forward(l, ctx, &S->win[i], &S->win[i + 1], 0));
+    const dnacl_node *nd = &m->nodes[i];
+    if (P->alias[i]) {
+      S->buf[i + 1] = S->buf[i];
+      S->pend[i + 1] = S->pend[i];
+      S->pool[i + 1] = S->pool[i];
+      continue;
+    }
+    switch (nd->kind) {
+      case DNACL_L_CONV1D: {
+        /* A batch norm right after the convolution (identities between) is applied to the
+         * change as the convolution writes it. */
+        int j = i + 1;
+        while (j < F && P->alias[j]) j++;
+        const int o = j < F && m->nodes[j].kind == DNACL_L_BATCHNORM ? j + 1 : i + 1;
+        DNACL_TRY(conv_step(ctx, m, P, S, i, o));
+        S->buf[o] = S->win[o];
+        S->pend[o] = S->pool[o] = -1;
+        i = o - 1; /* the nodes in between are done */
+        break;
+      }
+      case DNACL_L_BATCHNORM:
+        /* Deferred: the next reader applies it (or materialise does, for layers). */
+        DNACL_TRY(materialise(ctx, m, P, S, i));
+        S->buf[i + 1] = S->buf[i];
+        S->pend[i + 1] = i;
+        S->pool[i + 1] = -1;
+        break;
+      case DNACL_L_MAXPOOL:
+        /* Deferred likewise, after any pool still pending before it. */
+        if (S->pool[i] >= 0) DNACL_TRY(materialise(ctx, m, P, S, i));
+        S->buf[i + 1] = S->buf[i];
+        S->pend[i + 1] = S->pend[i];
+        S->pool[i + 1] = i;
+        break;
+      case DNACL_L_RESIDUAL_END:
+        DNACL_TRY(resadd_step(ctx, m, P, S, i));
+        S->buf[i + 1] = S->win[i + 1];
+        S->pend[i + 1] = S->pool[i + 1] = -1;
+        break;
+      default: /* activations, layer norm: the layer itself on the window */
+        DNACL_TRY(materialise(ctx, m, P, S, i));
+        DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &S->buf[i], &S->win[i + 1], 0));
+        S->buf[i + 1] = S->win[i + 1];
+        S->pend[i + 1] = S->pool[i + 1] = -1;
     }
   }
+  /* The change of the dense layer's input, variant-major, then the update. */
+  const affine_arg in = pending(S, F);
+  const pool_arg pa = pooling(m, P, S, F);
+  const int CW = P->gC[F] * P->W[F];
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
+  size_t g2[2] = {(size_t)P->gC[F], (size_t)V};
+  DNACL_TRY(dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mmiiimmmmiiiimmiiiim", S->buf[F].buf,
+                      S->ref.t[F].buf, P->gC[F], P->gL[F], P->W[F], S->vl, S->A[F], in.s, in.t, in.on,
+                      pa.Wp, pa.S, pa.Wb, pa.A, pa.ref, pa.L, V, P->W[F], CW, S->dd.buf));
   char opts[32];
   snprintf(opts, sizeof opts, "-DGM=%d", S->GM);
   DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_dense", &k));
   size_t gd[2] = {(size_t)S->U16 / 16, (size_t)ng};
-  DNACL_TRY(dnacl_run(ctx, k, 2, gd, NULL, "mmiiimmmimiimm", S->win[F].buf, S->ref.t[F].buf, P->gC[F],
-                      P->gL[F], P->W[F], S->A[F], S->vl, S->groups, ng, S->wt.buf, S->U, S->U16,
-                      S->ref.t[F + 1].buf, S->tail.t[F + 1].buf));
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, NULL, "miiimmmimiimm", S->dd.buf, P->gC[F], P->gL[F], P->W[F], S->A[F],
+                      S->vl, S->groups, ng, S->wt.buf, S->U, S->U16, S->ref.t[F + 1].buf,
+                      S->tail.t[F + 1].buf));
   return run_nodes(ctx, m, &S->tail, F + 1, m->n_nodes, V);
 }
 

@@ -78,13 +78,18 @@ run sweep "$TINY" --dry-run --out "$FULL"
 [ "$(grep -c 'done$' "$TMP/out")" -eq 8 ] && pass "dry-run --out: 8 done" || fail "dry-run --out states"
 
 # ---- shards and collect ---------------------------------------------------------------------
+# Shard 1/2 directly; shard 2/2 through the Slurm job script as array task 2 of 2.
 run sweep "$TINY" --out "$TMP/s1" --shard 1/2
 r1=$rc
-run sweep "$TINY" --out "$TMP/s2" --shard 2/2
-[ $r1 -eq 0 ] && [ $rc -eq 0 ] && pass "shards 1/2 and 2/2 exit 0" || fail "shards: exit $r1 $rc"
-[ "$(cut -f1 "$TMP/s1/results.tsv" | tail -n +2 | tr '\n' ' ')" = "0 2 4 6 " ] && [ "$(rows "$TMP/s2/results.tsv")" -eq 4 ] \
-  && pass "shard 1/2 ran cells 0 2 4 6, shard 2/2 four" || fail "shard rows"
-run sweep collect "$TMP/s2" "$TMP/s1" --out "$TMP/merged"
+# (All cores and the usual kernel cache, as the other runs here have.)
+DNACL="$DNACL" SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=2 SLURM_CPUS_PER_TASK=$(nproc) \
+  POCL_CACHE_DIR="${POCL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/pocl/kcache}" \
+  bash tools/slurm_sweep.sh "$TINY" "$TMP/slurm" >"$TMP/out" 2>"$TMP/err"
+rc=$?
+[ $r1 -eq 0 ] && [ $rc -eq 0 ] && pass "shard 1/2, and 2/2 by tools/slurm_sweep.sh: exit 0" || { fail "shards: exit $r1 $rc"; cat "$TMP/err"; }
+[ "$(cut -f1 "$TMP/s1/results.tsv" | tail -n +2 | tr '\n' ' ')" = "0 2 4 6 " ] && [ "$(cut -f1 "$TMP/slurm/shard_2/results.tsv" | tail -n +2 | tr '\n' ' ')" = "1 3 5 7 " ] \
+  && pass "shard 1/2 ran cells 0 2 4 6, shard 2/2 (OUT/shard_2) 1 3 5 7" || fail "shard rows"
+run sweep collect "$TMP/slurm/shard_2" "$TMP/s1" --out "$TMP/merged"
 [ $rc -eq 0 ] && has 'collected 8 of 8 cells' "$TMP/out" && pass "collect: 8 of 8" || { fail "collect exit $rc"; cat "$TMP/out" "$TMP/err"; }
 if cmp -s <(metrics "$FULL/results.tsv") <(metrics "$TMP/merged/results.tsv"); then
   pass "shards collected = unsplit table (all columns but wall_s, device)"

@@ -224,6 +224,19 @@ static void test_identity(void) {
   dnacl_sweep_free(&b);
   free(t);
   dnacl_sweep_free(&a);
+
+  /* The id does not depend on where the file is seen from (shards run from other working
+   * directories): the same file through another path gives the same id. */
+  const char *sim = "data:\n  simulate: {task: koo-task3, n: 100, motifs: ../../../data/JASPAR_CORE_2016_vertebrates.meme}\n"
+                    "models: [../../../yaml/models/cnn_local.yaml]\n";
+  OK(dnacl_sweep_parse("tests/data/sweeps/s.yaml", sim, &a));
+  OK(dnacl_sweep_parse("./tests/../tests/data/sweeps/s.yaml", sim, &b));
+  CHECK(!strcmp(a.id, b.id), "same file by two paths, same id");
+  CHECK(a.data.simulate && !strcmp(a.data.sim.task, "koo-task3") && a.data.sim.n == 100 && a.data.sim.length == 200 &&
+            a.data.sim.seed == 1 && !strcmp(a.data.sim.motifs, "data/JASPAR_CORE_2016_vertebrates.meme"),
+        "simulate block with defaults; motifs %s", a.data.sim.motifs);
+  dnacl_sweep_free(&a);
+  dnacl_sweep_free(&b);
 }
 
 /* A bad sweep: DNACL_ERR_PARSE whose message starts with want and shows a caret. */

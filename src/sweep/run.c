@@ -57,6 +57,12 @@ static dnacl_status lock_dir(const char *dir, int *fd_out) {
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
   if (fcntl(fd, F_SETLK, &fl) != 0) {
+    /* A file system without record locks (ENOLCK on some NFS setups) cannot tell us; go
+     * on unlocked rather than refuse to run there at all. */
+    if (errno != EACCES && errno != EAGAIN) {
+      *fd_out = fd;
+      return DNACL_OK;
+    }
     close(fd);
     return dnacl_fail(DNACL_ERR_IO, "another dnacl sweep is working in %s (it holds %s); wait for it, or give another --out",
                       dir, path);

@@ -472,6 +472,8 @@ static dnacl_status parse_evals(dnacl_sweep *sw, const dnacl_ynode *key, const d
     e->at = k;
     DNACL_TRY(def->parse(sw, d, k, opts, e));
     if (e->database) {
+      const dnacl_ynode *dbn = opts ? dnacl_ymap_get(opts, "database") : NULL;
+      e->database_written = dbn ? dbn->value : NULL;
       char *r = resolve(sw->dir, e->database);
       if (!r) return oom();
       free(e->database);
@@ -524,9 +526,12 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
   const dnacl_sweep_data *D = &sw->data;
   const dnacl_ynode *dn = dnacl_ymap_get(sw->doc.root, "data");
   sb_printf(&b, "dnacl sweep v1\n");
-  if (D->simulate)
+  if (D->simulate) {
+    /* As written (the resolved path depends on the working directory). */
+    const dnacl_ynode *mo = dnacl_ymap_get(dnacl_ymap_get(dn, "simulate"), "motifs");
     sb_printf(&b, "data.simulate\ttask=%s n=%d length=%d seed=%d motifs=%s\n", D->sim.task, D->sim.n, D->sim.length,
-              D->sim.seed, D->sim.motifs ? D->sim.motifs : "-");
+              D->sim.seed, mo ? mo->value : "-");
+  }
   static const char *const keys[] = {"file", "valid", "test", "labels", "tf", NULL};
   for (int i = 0; keys[i]; i++) {
     const dnacl_ynode *v = dn && dn->kind == DNACL_Y_SCALAR ? (i == 0 ? dn : NULL) : dnacl_ymap_get(dn, keys[i]);
@@ -564,7 +569,7 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
   for (int e = 0; e < sw->n_evals; e++) {
     const dnacl_sweep_eval *ev = &sw->evals[e];
     sb_printf(&b, "evaluate\t%s\tmethods=%u n=%d database=%s\n", ev->def->name, ev->methods, ev->n,
-              ev->database ? ev->database : "-");
+              ev->database_written ? ev->database_written : "-");
   }
   if (b.oom) {
     free(b.p);

@@ -83,6 +83,7 @@ typedef struct dnacl_sweep_eval {
   unsigned methods;             /* attribution: bit per method of dnacl_attr_methods */
   int n;                        /* attribution: positive test sequences scored */
   char *database;               /* filter_match: MEME file (resolved), or NULL */
+  const char *database_written; /* the same as written in the file (the sweep id uses it) */
   const dnacl_ynode *at;        /* the evaluation's entry */
 } dnacl_sweep_eval;
 

@@ -46,7 +46,7 @@ static const char *usage =
     "  --tsv F.tsv           per-position importance: id, position (0-based), base, score\n"
     "  --svg DIR             a logo per sequence (ism: also a heatmap), DIR/<rank>_<id>.svg\n"
     "  --which best|last     the checkpoint (default best)\n"
-    "  --batch N             rows per forward/backward pass (default 256; speed and memory only)\n"
+    "  --batch N             rows per forward/backward pass (default 64; speed and memory only)\n"
     "  --n-value X, --pad L, --crop L   default: as RUN/config.tsv says training used\n"
     "  --labels TSV          FASTA labels from a side table\n"
     "  --device INDEX|NAME   --verbose\n"
@@ -75,7 +75,7 @@ static const char *const method_names[] = {"saliency", "gradxinput", "ig", "deep
 typedef struct explain_opts {
   method meth;
   const char *target, *select, *tsv, *svg, *baseline, *quadrature;
-  int top, prob, correct, steps, refs, hypothetical;
+  int top, prob, correct, steps, refs, hypothetical, batch_given;
   uint64_t seed;
 } explain_opts;
 
@@ -151,6 +151,7 @@ static int parse(int argc, char **argv, explain_opts *e, int *rest_argc, char **
       else e->seed = (uint64_t)v;
       i++;
     } else {
+      e->batch_given |= !strcmp(a, "--batch");
       rest[n++] = argv[i];
     }
   }
@@ -370,6 +371,10 @@ int cmd_explain(int argc, char **argv) {
   if (rc < 0) rc = cli_run_parse("explain", usage, 0, 1, rest_argc, rest, &o);
   free(rest);
   if (rc >= 0) return rc;
+  /* Explainers keep more per row than a forward pass (gradients, DeepLIFT's reference
+   * activations): 64 rows stay in cache better than predict's 256 and measured faster on
+   * PoCL (IG and DeepSHAP ~30% at L = 200). */
+  if (!e.batch_given) o.batch = 64;
   if (!o.out) {
     fprintf(stderr, "dnacl explain: --out F.npy is required\n");
     return 2;

@@ -1,4 +1,6 @@
-/* Elementwise activations, one program per function: built with -D ACT=<n>, n the value of
+/* dnacl-selftest: -DACT=0|-DACT=1|-DACT=2|-DACT=3|-DACT=4|-DACT=5|-DACT=6|-DACT=7|-DACT=8
+ *
+ * Elementwise activations, one program per function: built with -D ACT=<n>, n the value of
  * dnacl_act in src/nn/layer.h (dlprimitives style: one source, specialised by a macro, so
  * each program holds only the branch-free code of its own function).
  *

@@ -13,8 +13,6 @@
  * it over every window, the kernels that read a window apply it on the fly (iaff: the
  * window holds the layer's input, the reference activation passed is its output), and the
  * convolutions write the affine's output directly (oaff: out = ref_after + sc * change).
- * Max pooling likewise: the convolutions and the dense update pool their input windows as
- * they read them (Wp > 0), so pooled windows are written out only for other readers.
  *
  * The window kernels run one work-item per (channel, variant) row and loop along the short
  * window: one work-item per element spent more on per-item index arithmetic and the
@@ -69,31 +67,22 @@ __kernel void ism_window_input(__global const float *x, int C, int L, __global c
   for (int t = 0; t < W; t++) d[t] = a + t == p ? (c == b ? 1.0f : 0.0f) : s[t];
 }
 
-/* Change of a window against the reference: d[v, c, j] = x[v, c, j] - ref[r, c, a + j],
- * written at d + c*cs + v*vs + j, i.e. channel-major (cs = ld, vs = W) for the convolution
- * GEMM, or variant-major (cs = W, vs = C*W) for the dense update. x is the window win
- * (with the pending affine), or, with Wp > 0, a max pooling (window Wp, stride S) still
- * pending over it: win then holds the pool's input window (Wb wide, starts Apre, reference
- * refpre of length Lpre), so the pooled activation is never written out. */
+/* Change of a window against the reference: d[v, c, j] = x[v, c, j] - ref[r, c, a + j]
+ * with x the window through its pending affine, written at d + c*cs + v*vs + j, i.e.
+ * channel-major (cs = ld, vs = W) for the convolution GEMM, or variant-major (cs = W,
+ * vs = C*W) for the dense update. */
 __kernel void ism_delta(__global const float *win, __global const float *ref, int C, int L, int W,
                         __global const int *vlist, __global const int *A, __global const float *isc,
-                        __global const float *ish, int iaff, int Wp, int S, int Wb,
-                        __global const int *Apre, __global const float *refpre, int Lpre, int V,
-                        int cs, int vs, __global float *d) {
+                        __global const float *ish, int iaff, int V, int cs, int vs,
+                        __global float *d) {
   const int c = get_global_id(0), v = get_global_id(1);
   if (c >= C || v >= V) return;
-  const int r = vlist[3 * v], p = vlist[3 * v + 1], a = A[p];
+  const int r = vlist[3 * v], a = A[vlist[3 * v + 1]];
   const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f; /* x*1 + 0 == x exactly */
-  __global const float *w = win + ((size_t)v * C + c) * Wb;
+  __global const float *w = win + ((size_t)v * C + c) * W;
   __global const float *x = ref + ((size_t)r * C + c) * L + a;
   __global float *o = d + (size_t)c * cs + (size_t)v * vs;
-  if (Wp) {
-    __global const float *xp = refpre + ((size_t)r * C + c) * Lpre + a * S;
-    const int j0 = a * S - Apre[p];
-    for (int j = 0; j < W; j++) o[j] = pool_at(w, Wb, xp, j0, j * S, Wp, sc, sh) - x[j];
-  } else {
-    for (int j = 0; j < W; j++) o[j] = w[j] * sc + sh - x[j];
-  }
+  for (int j = 0; j < W; j++) o[j] = w[j] * sc + sh - x[j];
 }
 
 /* Output window of a convolution from the GEMM's partial products
@@ -129,46 +118,93 @@ __kernel void ism_conv_gather(__global const float *T, int ldt, __global const f
 }
 
 #ifdef WIN
+#ifdef FACT
+/* The layer's activation function (cl/activation.cl, act_f: same formulas, same dnacl_act
+ * numbering) on 16 lanes at once. The one-pass convolution below applies it to the window
+ * it writes when an activation follows the convolution (and its batch norm): there the
+ * function runs as vector code, where the activation layer's own scalar kernel spends
+ * ~3 ns per element on exp (gelu: a third of the incremental method's time at L=200). The
+ * tests compare every activation through this path with the naive method, which uses the
+ * layer. */
+inline float16 sigm16(float16 z) {
+  const float16 e = exp(-fabs(z)); /* e^-z for z >= 0, e^z below: never overflows */
+  return select(e / (1.0f + e), 1.0f / (1.0f + e), z >= 0.0f);
+}
+inline float16 act16(float16 x) {
+#if FACT == 0
+  return x;
+#elif FACT == 1
+  return select((float16)0.0f, x, x > 0.0f);
+#elif FACT == 2
+  return exp(x);
+#elif FACT == 3
+  return x * sigm16(2.0f * (0.7978845608028654f * (x + 0.044715f * x * x * x)));
+#elif FACT == 4
+  return 0.5f * x * erfc(-x * 0.7071067811865476f);
+#elif FACT == 5
+  return sigm16(x);
+#elif FACT == 6
+  return tanh(x);
+#elif FACT == 7
+  return select(log1p(exp(x)), x, x > 20.0f);
+#elif FACT == 8
+  return select(expm1(x), x, x > 0.0f);
+#else
+#error "unknown FACT"
+#endif
+}
+#endif
+
+/* Sixteen output channels of a reference row: p[l * stride], lanes past n zero. */
+inline float16 gather16(__global const float *p, int stride, int n) {
+  float t[16];
+  for (int l = 0; l < 16; l++) t[l] = l < n ? p[(size_t)l * stride] : 0.0f;
+  return vload16(0, t);
+}
+inline void scatter16(__global float *p, int stride, float16 v, int n) {
+  float t[16];
+  vstore16(v, 0, t);
+  for (int l = 0; l < n; l++) p[(size_t)l * stride] = t[l];
+}
+
 /* The same convolution in one pass, for the CPU, when the window is short: built with
  * -D WIN (input window), KK (taps), DIL, so the NACC = WIN + (KK-1)*DIL partial outputs
  * of a block of 16 output channels stay in registers. Per input channel, each 16-wide
  * weight vector loaded (wq[(c*KK + k)*C16 + o], zero-padded to C16 channels) feeds WIN
  * multiply-adds. Input j through tap k lands in partial m = j + (KK-1-k)*DIL, which is
- * output q = m + ain - aout + left - (KK-1)*DIL; partials outside the window fall outside
- * the activation (the window holds every output the change reaches), so they are dropped.
- * Against the GEMM and gather it never writes or re-reads the tap products. */
+ * output q = m + ain - ac + left - (KK-1)*DIL of the convolution's window (start ac, Wc
+ * wide); partials outside it fall outside the activation (the window holds every output
+ * the change reaches), so they are dropped. Against the GEMM and gather it never writes
+ * or re-reads the tap products.
+ * The window's values are ref_pre + osc * change (osc: a following batch norm), through
+ * the activation FACT when built with one, and then the affine sc2, sh2 of a batch norm
+ * after the activation with AFF2; outputs the change does not reach are ref_mid, the
+ * reference after all that. Built with PW, PS, a max pooling that follows is applied
+ * too, and the pooled window (start Aout, Wout wide) is what is written; without, the
+ * convolution's window itself (Aout = Ac, Wout = Wc). */
 #define NACC (WIN + (KK - 1) * DIL)
 __kernel void ism_conv_win(__global const float *win, __global const float *ref_in, int Cin, int Lin,
                            __global const int *Ain, __global const float *isc,
-                           __global const float *ish, int iaff, int Wp, int S, int Wb,
-                           __global const int *Apre, __global const float *refpre, int Lpre,
-                           __global const float *wq, int Cout,
-                           int C16, __global const float *ref_out, int Lout,
-                           __global const int *Aout, int Wout, int left, __global const float *osc,
-                           int oaff, __global const int *vlist, int V, __global float *out) {
+                           __global const float *ish, int iaff, __global const float *wq, int Cout,
+                           int C16, __global const float *ref_pre, __global const float *ref_mid,
+                           int Lc, __global const int *Ac, int Wc, int left,
+                           __global const float *osc, int oaff, __global const float *sc2,
+                           __global const float *sh2, __global const int *Aout, int Wout,
+                           __global const int *vlist, int V, __global float *out) {
   const int o0 = get_global_id(0) * 16, v = get_global_id(1);
   if (o0 >= Cout || v >= V) return;
   const int r = vlist[3 * v], p = vlist[3 * v + 1];
-  const int ain = Ain[p], aout = Aout[p];
+  const int ain = Ain[p], ac = Ac[p];
   float16 acc[NACC];
 #pragma unroll
   for (int m = 0; m < NACC; m++) acc[m] = (float16)0.0f;
-  __global const float *xw = win + (size_t)v * Cin * Wb;
+  __global const float *xw = win + (size_t)v * Cin * WIN;
   __global const float *xr = ref_in + (size_t)r * Cin * Lin + ain;
-  __global const float *xp = refpre + (size_t)r * Cin * Lpre + ain * S;
-  const int j0 = Wp ? ain * S - Apre[p] : 0;
   for (int c = 0; c < Cin; c++) {
-    /* The input's change, through a pending pool (ism_delta says how) and affine. */
-    const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f;
+    const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f; /* x*1 + 0 == x exactly */
     float d[WIN];
-    if (Wp) {
 #pragma unroll
-      for (int j = 0; j < WIN; j++)
-        d[j] = pool_at(xw + c * Wb, Wb, xp + (size_t)c * Lpre, j0, j * S, Wp, sc, sh) - xr[(size_t)c * Lin + j];
-    } else {
-#pragma unroll
-      for (int j = 0; j < WIN; j++) d[j] = xw[c * WIN + j] * sc + sh - xr[(size_t)c * Lin + j];
-    }
+    for (int j = 0; j < WIN; j++) d[j] = xw[c * WIN + j] * sc + sh - xr[(size_t)c * Lin + j];
     __global const float *wc = wq + (size_t)c * KK * C16 + o0;
 #pragma unroll
     for (int k = 0; k < KK; k++) {
@@ -178,32 +214,69 @@ __kernel void ism_conv_win(__global const float *win, __global const float *ref_
         acc[j + (KK - 1 - k) * DIL] = mad((float16)d[j], w, acc[j + (KK - 1 - k) * DIL]);
     }
   }
-  const int shift = ain - aout + left - (KK - 1) * DIL, no = min(16, Cout - o0);
-  __global const float *ro = ref_out + ((size_t)r * Cout + o0) * Lout + aout;
-  __global float *y = out + ((size_t)v * Cout + o0) * Wout;
-  /* Outputs no partial reaches (near the ends of the activation, where the window was
-   * shifted inside it) keep the reference's value; the others get theirs added. The
+  const int shift = ain - ac + left - (KK - 1) * DIL, no = min(16, Cout - o0);
+  /* ref_pre and ref_mid are transposed, (R, Lc, Cout): a position's 16 channels are
+   * adjacent (the epilogue spent more on strided loads than on its arithmetic). */
+  const size_t row = (size_t)r * Lc * Cout + o0;
+  float so[16];
+  for (int l = 0; l < 16; l++) so[l] = oaff && l < no ? osc[o0 + l] : 1.0f;
+  const float16 s16 = vload16(0, so);
+#ifdef AFF2
+  const float16 a2 = gather16(sc2 + o0, 1, no), b2 = gather16(sh2 + o0, 1, no);
+#endif
+  /* The convolution's window in z: outputs no partial reaches (near the ends of the
+   * activation, where the window was shifted inside it) keep the reference's value. The
    * partials are indexed by constants only, so they never leave the registers. */
-  for (int q = 0; q < Wout; q++)
-    if (q < shift || q >= NACC + shift)
-      for (int l = 0; l < no; l++) y[(size_t)l * Wout + q] = ro[(size_t)l * Lout + q];
+  float16 z[NACC];
+  for (int q = 0; q < Wc; q++)
+    if (q < shift || q >= NACC + shift) z[q] = gather16(ref_mid + row + (size_t)(ac + q) * Cout, 1, no);
 #pragma unroll
   for (int m = 0; m < NACC; m++) {
     const int q = m + shift;
-    if (q >= 0 && q < Wout) {
-      float t[16];
-      vstore16(acc[m], 0, t);
-      for (int l = 0; l < no; l++)
-        y[(size_t)l * Wout + q] = ro[(size_t)l * Lout + q] + (oaff ? osc[o0 + l] : 1.0f) * t[l];
+    if (q >= 0 && q < Wc) {
+      const float16 t = mad(s16, acc[m], gather16(ref_pre + row + (size_t)(ac + q) * Cout, 1, no));
+#ifdef FACT
+      z[q] = act16(t);
+#else
+      z[q] = t;
+#endif
+#ifdef AFF2
+      z[q] = z[q] * a2 + b2;
+#endif
     }
   }
+  __global float *y = out + ((size_t)v * Cout + o0) * Wout;
+#ifdef PW
+  /* Max pooling, first maximum wins and NaN counts as a maximum (cl/pool.cl); inputs
+   * outside the convolution's window are the reference's. */
+  const int ap = Aout[p];
+  for (int q = 0; q < Wout; q++) {
+    float16 mx = 0.0f;
+    for (int k = 0; k < PW; k++) {
+      const int s = (ap + q) * PS + k, j = s - ac;
+      const float16 e = j >= 0 && j < Wc ? z[j] : gather16(ref_mid + row + (size_t)s * Cout, 1, no);
+      mx = k == 0 ? e : select(mx, e, isgreater(e, mx) | isnan(e));
+    }
+    scatter16(y + q, Wout, mx, no);
+  }
+#else
+  for (int q = 0; q < Wout; q++) scatter16(y + q, Wout, z[q], no);
+#endif
 }
 #endif
 
-/* Max pooling of the windows, written out (for readers that cannot pool on the fly):
- * out[v, c, q] pools the layer's inputs from (Aout[p] + q)*S, each from the variant's
- * window where it has one and from the reference elsewhere (the pooled inputs of the
- * output window always lie inside the activation). */
+/* dst (R, L, C) = src (R, C, L) transposed, for the one-pass convolution's epilogue. */
+__kernel void ism_transpose(__global const float *src, int R, int C, int L, __global float *dst) {
+  const int l = get_global_id(0), r = get_global_id(1);
+  if (l >= L || r >= R) return;
+  __global const float *s = src + (size_t)r * C * L + l;
+  __global float *d = dst + ((size_t)r * L + l) * C;
+  for (int c = 0; c < C; c++) d[c] = s[(size_t)c * L];
+}
+
+/* Max pooling of the windows: out[v, c, q] pools the layer's inputs from (Aout[p] + q)*S,
+ * each from the variant's window where it has one and from the reference elsewhere (the
+ * pooled inputs of the output window always lie inside the activation). */
 __kernel void ism_pool(__global const float *win, __global const float *ref, int C, int L, int Win,
                        __global const int *Ain, __global const float *isc,
                        __global const float *ish, int iaff, int Wp, int S,
@@ -217,7 +290,20 @@ __kernel void ism_pool(__global const float *win, __global const float *ref, int
   __global const float *w = win + ((size_t)v * C + c) * Win;
   __global const float *x = ref + ((size_t)r * C + c) * L + s0;
   __global float *y = out + ((size_t)v * C + c) * Wout;
-  for (int q = 0; q < Wout; q++) y[q] = pool_at(w, Win, x, j0, q * S, Wp, sc, sh);
+  for (int q = 0; q < Wout; q++) {
+    const int j = j0 + q * S;
+    if (j >= 0 && j + Wp <= Win) {
+      /* The common case, every input in the window: no selects. */
+      float m = w[j] * sc + sh;
+      for (int k = 1; k < Wp; k++) {
+        const float e = w[j + k] * sc + sh;
+        m = e > m || isnan(e) ? e : m;
+      }
+      y[q] = m;
+    } else {
+      y[q] = pool_at(w, Win, x, j0, q * S, Wp, sc, sh);
+    }
+  }
 }
 
 /* Residual add over the union of the branch's and the skip's windows. */

@@ -22,10 +22,14 @@ static uint32_t rnd(void) {
 }
 static float uni(float a, float b) { return a + (b - a) * (float)(rnd() & 0xffffff) / 16777216.0f; }
 
-/* Build a model file with random weights; act >= 0 replaces the ablated activation. */
-static dnacl_model *load(dnacl_ctx *ctx, const char *path, int act, uint64_t seed) {
+/* Build a model file (or, with text, that YAML) with random weights; act >= 0 replaces
+ * the ablated activation. */
+static dnacl_model *load_text(dnacl_ctx *ctx, const char *path, const char *text, int act, uint64_t seed) {
   dnacl_model_spec spec;
-  OK(dnacl_model_spec_load(path, &spec));
+  if (text)
+    OK(dnacl_model_spec_parse(path, text, &spec));
+  else
+    OK(dnacl_model_spec_load(path, &spec));
   if (act >= 0 && spec.ablation_layer >= 0) spec.layers[spec.ablation_layer].act = (dnacl_act)act;
   dnacl_model *m;
   OK(dnacl_model_build(ctx, &spec, &m));
@@ -47,6 +51,34 @@ static dnacl_model *load(dnacl_ctx *ctx, const char *path, int act, uint64_t see
   }
   return m;
 }
+static dnacl_model *load(dnacl_ctx *ctx, const char *path, int act, uint64_t seed) {
+  return load_text(ctx, path, NULL, act, seed);
+}
+
+/* Layers in orders the shipped models do not have: a valid dilated first convolution, an
+ * overlapping pool right after it, batch norm and an activation and layer norm that are
+ * not next to a convolution (materialised windows), an activation and dropout after
+ * flatten, two outputs. */
+static const char *mixed_yaml =
+    "name: ism_mixed\n"
+    "length: 61\n"
+    "tasks: 2\n"
+    "layers:\n"
+    "  - conv1d: {filters: 8, kernel: 5, padding: valid, dilation: 2}\n"
+    "  - maxpool: {window: 3, stride: 2}\n"
+    "  - batchnorm\n"
+    "  - activation: elu\n"
+    "  - layernorm\n"
+    "  - conv1d: {filters: 20, kernel: 4, padding: same}\n"
+    "  - activation: {fn: softplus, ablate: true}\n"
+    "  - dropout: 0.1\n"
+    "  - maxpool: 2\n"
+    "  - flatten\n"
+    "  - activation: tanh\n"
+    "  - dropout: 0.2\n"
+    "  - dense: 10\n"
+    "  - activation: relu\n"
+    "  - dense: 2\n";
 
 /* n random one-hot sequences; sequence 0 gets an N as zeros at position 7 and an N as
  * 0.25s at its last position, so non-one-hot columns (all 4 bases are variants) are covered. */
@@ -191,8 +223,32 @@ int main(int argc, char **argv) {
   CHECK(dnacl_ism(ctx, m, NULL, 0, 0, DNACL_EXPLAIN_LOGIT, 1, NULL, NULL) == DNACL_OK, "n = 0 is a no-op");
   dnacl_model_free(m);
 
-  m = load(ctx, "yaml/models/baseline.yaml", DNACL_ACT_EXP, 2);
-  compare_methods(ctx, "baseline, exponential first layer", m, 2, 0, DNACL_EXPLAIN_LOGIT, 1);
+  /* The one-pass convolution applies the activation after it itself (act16 in cl/ism.cl,
+   * the layer's formulas on 16 lanes): every function of the ablation study through it. */
+  for (int a = 0; a < DNACL_ACT_COUNT; a++) {
+    char label[96];
+    snprintf(label, sizeof label, "baseline, %s first layer", dnacl_act_name((dnacl_act)a));
+    m = load(ctx, "yaml/models/baseline.yaml", a, 2 + (uint64_t)a);
+    compare_methods(ctx, label, m, a == DNACL_ACT_EXP ? 2 : 1, 0, DNACL_EXPLAIN_LOGIT, 1);
+    dnacl_model_free(m);
+  }
+  /* The other paths a device or a model may take: convolutions through the GEMM and
+   * gather (GPUs, long windows), and without applying the layers after a convolution in
+   * its epilogue. */
+  m = load(ctx, "yaml/models/baseline.yaml", -1, 20);
+  setenv("DNACL_ISM_CONV", "gemm", 1);
+  compare_methods(ctx, "baseline, GEMM convolutions", m, 1, 0, DNACL_EXPLAIN_LOGIT, 1);
+  unsetenv("DNACL_ISM_CONV");
+  setenv("DNACL_ISM_FUSE", "0", 1);
+  compare_methods(ctx, "baseline, layers after convolutions unfused", m, 1, 0, DNACL_EXPLAIN_LOGIT, 1);
+  unsetenv("DNACL_ISM_FUSE");
+  dnacl_model_free(m);
+
+  m = load_text(ctx, "ism_mixed.yaml", mixed_yaml, -1, 21);
+  compare_methods(ctx, "mixed layers", m, 3, 1, DNACL_EXPLAIN_LOGIT, 1);
+  setenv("DNACL_ISM_CONV", "gemm", 1);
+  compare_methods(ctx, "mixed layers, GEMM convolutions", m, 2, 0, DNACL_EXPLAIN_PROB, 1);
+  unsetenv("DNACL_ISM_CONV");
   dnacl_model_free(m);
 
   m = load(ctx, "yaml/models/cnn_deep.yaml", DNACL_ACT_EXP, 3);

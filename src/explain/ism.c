@@ -407,14 +407,13 @@ static dnacl_status inc_analyse(const dnacl_model *m, inc_plan *P, int *ok) {
 typedef struct inc_state {
   int V, R, GM;
   act_set ref;          /* reference activations, batch R; ref.t[0] the chunk's sequences */
+  dnacl_tensor *refT;   /* the ones one-pass convolutions read, transposed to (R, L, C) */
   act_set tail;         /* activations after the first dense layer, batch V */
   dnacl_tensor *win;    /* win[i]: (V, gC[i], W[i]); aliases share the buffer */
   unsigned char *win_own;
-  /* Per batch, activation i's window is pool_pool[i](affine_pend[i](buf[i])): the
-   * buffer, with the batch norm of node pend[i] and then the max pooling of node pool[i]
-   * still to apply (-1: none). With a pool pending, buf[i] is the pool's input window. */
-  dnacl_tensor *buf;
-  int *pend, *pool;
+  dnacl_tensor *buf;    /* per batch: the buffer holding activation i's window ... */
+  int *pend;            /* ... before the affine of batch norm node pend[i] (-1: none) */
+  int fuse;             /* activation and pooling after a one-pass convolution applied by it */
   cl_mem *A;            /* per activation: the window-start table */
   cl_mem vl, groups;
   int *fused;           /* per conv node: 1 = ism_conv_win, 0 = GEMM and gather */
@@ -445,11 +444,13 @@ static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
     if (S->bn_s) dnacl_tensor_free(&S->bn_s[i]);
     if (S->bn_t) dnacl_tensor_free(&S->bn_t[i]);
   }
+  if (S->refT)
+    for (int i = 0; i <= P->F; i++) dnacl_tensor_free(&S->refT[i]);
+  free(S->refT);
   free(S->win);
   free(S->win_own);
   free(S->buf);
   free(S->pend);
-  free(S->pool);
   free(S->A);
   free(S->fused);
   free(S->wc);
@@ -559,23 +560,53 @@ static dnacl_status bn_affine(dnacl_ctx *ctx, dnacl_model *m, inc_state *S, int 
   return s;
 }
 
+/* The next node at or after i that is not an identity, or F. */
+static int next_op(const inc_plan *P, int i) {
+  while (i < P->F && P->alias[i]) i++;
+  return i;
+}
+
+/* The nodes a convolution at node i applies itself (-1: none): a batch norm right after
+ * it (identities between), and on the one-pass path an activation, a batch norm after
+ * that and a max pooling (conv -> bn -> act -> pool in CNN-deep, conv -> act -> bn ->
+ * pool in the chapter's second block). Returns the last of them (or i). */
+typedef struct conv_chain {
+  int bn, act, bn2, pool;
+} conv_chain;
+static int chain_of(const dnacl_model *m, const inc_plan *P, const inc_state *S, int i, conv_chain *c) {
+  const int F = P->F;
+  int last = i, j = next_op(P, i + 1);
+  *c = (conv_chain){-1, -1, -1, -1};
+  if (j < F && m->nodes[j].kind == DNACL_L_BATCHNORM) last = c->bn = j, j = next_op(P, j + 1);
+  if (!S->fused[i] || !S->fuse) return last;
+  if (j < F && m->nodes[j].kind == DNACL_L_ACTIVATION) {
+    last = c->act = j, j = next_op(P, j + 1);
+    if (j < F && m->nodes[j].kind == DNACL_L_BATCHNORM) last = c->bn2 = j, j = next_op(P, j + 1);
+  }
+  if (j < F && m->nodes[j].kind == DNACL_L_MAXPOOL) last = c->pool = j;
+  return last;
+}
+
 static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, int R, int V,
                                inc_state *S) {
   const int F = P->F, L0 = P->L0, nn = m->n_nodes;
   S->V = V;
   S->R = R;
   S->GM = ctx->is_cpu ? 12 : 4;
+  const char *fa = getenv("DNACL_ISM_FUSE");
+  S->fuse = !(fa && !strcmp(fa, "0"));
   S->win = calloc((size_t)F + 1, sizeof *S->win);
+  S->refT = calloc((size_t)F + 1, sizeof *S->refT);
   S->win_own = calloc((size_t)F + 1, 1);
   S->buf = calloc((size_t)F + 1, sizeof *S->buf);
   S->pend = calloc((size_t)F + 1, sizeof *S->pend);
-  S->pool = calloc((size_t)F + 1, sizeof *S->pool);
+
   S->A = calloc((size_t)F + 1, sizeof *S->A);
   S->fused = calloc((size_t)nn, sizeof *S->fused);
   S->wc = calloc((size_t)nn, sizeof *S->wc);
   S->bn_s = calloc((size_t)nn, sizeof *S->bn_s);
   S->bn_t = calloc((size_t)nn, sizeof *S->bn_t);
-  if (!S->win || !S->win_own || !S->buf || !S->pend || !S->pool || !S->A || !S->fused || !S->wc || !S->bn_s || !S->bn_t)
+  if (!S->win || !S->refT || !S->win_own || !S->buf || !S->pend || !S->A || !S->fused || !S->wc || !S->bn_s || !S->bn_t)
     return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   DNACL_TRY(acts_alloc(ctx, m, R, 0, nn, &S->ref));
   DNACL_TRY(acts_alloc(ctx, m, V, F + 1, nn, &S->tail));
@@ -598,7 +629,14 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
     if (m->nodes[i].kind != DNACL_L_CONV1D) continue;
     S->fused[i] = conv_fused(ctx, ls, P->W[i]);
     DNACL_TRY(conv_weights(ctx, m, P, S, i));
-    if (S->fused[i]) continue;
+    if (S->fused[i]) {
+      conv_chain ch;
+      const int o = chain_of(m, P, S, i, &ch) + 1, co = ch.pool >= 0 ? ch.pool : o;
+      const int need[2] = {ch.act >= 0 ? ch.act : co, co};
+      for (int n = 0; n < 2; n++)
+        if (!S->refT[need[n]].buf) DNACL_TRY(dnacl_tensor_new(ctx, &S->refT[need[n]], R, P->gL[need[n]], P->gC[need[n]]));
+      continue;
+    }
     const size_t ld = (size_t)gemm_ld(V * P->W[i]);
     if ((size_t)P->gC[i] * ld > dmax) dmax = (size_t)P->gC[i] * ld;
     if ((size_t)P->gC[i + 1] * ls->kernel * ld > tmax) tmax = (size_t)P->gC[i + 1] * ls->kernel * ld;
@@ -621,8 +659,10 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
     free(h);
     return s;
   }
-  for (int u = 0; u < U; u++)
-    for (int f = 0; f < In; f++) h[(size_t)f * U16 + u] = w[(size_t)u * In + f];
+  /* Blocks of 16 units: 16 rows of w read in step, whole lines of h written. */
+  for (int u0 = 0; u0 < U; u0 += 16)
+    for (int f = 0; f < In; f++)
+      for (int u = u0; u < U && u < u0 + 16; u++) h[(size_t)f * U16 + u] = w[(size_t)u * In + f];
   free(w);
   return upload(ctx, h, In * U16, &S->wt);
 }
@@ -641,47 +681,11 @@ static affine_arg pending(const inc_state *S, int i) {
   return (affine_arg){S->bn_s[j].buf, S->bn_t[j].buf, 1};
 }
 
-/* Kernel arguments of activation i's pending max pooling: window, stride, the width, start
- * table, reference and length of the buffer read. Without one, the buffer is activation
- * i's own window. */
-typedef struct pool_arg {
-  int Wp, S, Wb;
-  cl_mem A, ref;
-  int L;
-} pool_arg;
-static pool_arg pooling(const dnacl_model *m, const inc_plan *P, const inc_state *S, int i) {
-  const int pl = S->pool[i];
-  if (pl < 0) return (pool_arg){0, 1, P->W[i], S->A[i], S->ref.t[i].buf, P->gL[i]};
-  const dnacl_layer_spec *ls = &m->spec.layers[pl];
-  return (pool_arg){ls->window, ls->stride, P->W[pl], S->A[pl], S->ref.t[pl].buf, P->gL[pl]};
-}
-
-/* Maxpool node pl on the window of activation src (its input, or an alias of it) into
- * activation pl + 1's own window. */
-static dnacl_status pool_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int pl,
-                              int src) {
-  const dnacl_layer_spec *ls = &m->spec.layers[pl];
-  const int V = S->V, C = P->gC[pl];
-  const affine_arg in = pending(S, src);
-  cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_pool", &k));
-  size_t g[2] = {(size_t)C, (size_t)V}, l2[2];
-  return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiiimmmiiimimim", S->buf[src].buf, S->ref.t[pl].buf, C,
-                   P->gL[pl], P->W[pl], S->A[pl], in.s, in.t, in.on, ls->window, ls->stride, S->A[pl + 1],
-                   P->W[pl + 1], S->vl, V, S->win[pl + 1].buf);
-}
-
-/* Apply activation i's pending pool or batch norm (the layer's own forward), for readers
- * that cannot apply them on the fly: layers (activations, layer norm, batch norm) and the
- * residual add. */
-static dnacl_status materialise(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
-  const int pl = S->pool[i], j = S->pend[i];
-  if (pl >= 0) {
-    DNACL_TRY(pool_step(ctx, m, P, S, pl, i));
-    for (int k = pl + 1; k <= i; k++)
-      if (S->pool[k] == pl) S->buf[k] = S->win[pl + 1], S->pend[k] = -1, S->pool[k] = -1;
-    return DNACL_OK;
-  }
+/* Apply activation i's pending batch norm with the layer's own forward, for readers that
+ * are layers themselves (activations, layer norm, another batch norm) or the residual
+ * add. */
+static dnacl_status materialise(dnacl_ctx *ctx, dnacl_model *m, inc_state *S, int i) {
+  const int j = S->pend[i];
   if (j < 0) return DNACL_OK;
   dnacl_layer *l = m->nodes[j].layer;
   DNACL_TRY(l->ops->forward(l, ctx, &S->buf[i], &S->win[j + 1], 0));
@@ -690,36 +694,49 @@ static dnacl_status materialise(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *
   return DNACL_OK;
 }
 
-/* Conv node i, writing activation o (i + 1, or the output of a batch norm that follows). */
+/* Conv node i. A batch norm right after it (identities between) is applied to the change
+ * as the convolution writes it, and on the one-pass path an activation, a batch norm
+ * after it and a max pooling after those too (conv -> bn -> act -> pool in CNN-deep,
+ * conv -> act -> bn -> pool in the chapter's second block). *o: the activation index
+ * written. */
 static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i,
-                              int o) {
+                              int *o) {
   const dnacl_layer_spec *ls = &m->spec.layers[i];
   const int V = S->V, Cin = P->gC[i], Cout = P->gC[i + 1], K = ls->kernel, dil = ls->dilation;
   const int span = dil * (K - 1), left = ls->same_padding ? span / 2 : 0;
-  const int Win = P->W[i], Wout = P->W[o];
+  conv_chain ch;
+  *o = chain_of(m, P, S, i, &ch) + 1;
+  const int bn = ch.bn, act = ch.act, bn2 = ch.bn2, pool = ch.pool;
+  const int co = pool >= 0 ? pool : *o; /* the convolution's window, after batch norm and activation */
+  const int Win = P->W[i], Wout = P->W[*o];
   const affine_arg in = pending(S, i);
-  const pool_arg pa = pooling(m, P, S, i);
-  const int bn = o != i + 1 ? o - 1 : -1; /* the absorbed batch norm node */
   cl_mem osc = bn >= 0 ? S->bn_s[bn].buf : S->vl;
+  /* The reference before the activation, and after it (transposed for the one-pass path). */
+  const dnacl_tensor *ref_pre = &S->ref.t[act >= 0 ? act : co], *ref_mid = &S->ref.t[co];
+  if (S->fused[i]) ref_pre = &S->refT[act >= 0 ? act : co], ref_mid = &S->refT[co];
   cl_kernel k;
+  size_t l2[2];
   if (S->fused[i]) {
-    char opts[64];
-    snprintf(opts, sizeof opts, "-DWIN=%d -DKK=%d -DDIL=%d", Win, K, dil);
+    char opts[96];
+    int u = snprintf(opts, sizeof opts, "-DWIN=%d -DKK=%d -DDIL=%d", Win, K, dil);
+    if (act >= 0) u += snprintf(opts + u, sizeof opts - (size_t)u, " -DFACT=%d", (int)m->spec.layers[act].act);
+    if (bn2 >= 0) u += snprintf(opts + u, sizeof opts - (size_t)u, " -DAFF2");
+    if (pool >= 0)
+      snprintf(opts + u, sizeof opts - (size_t)u, " -DPW=%d -DPS=%d", m->spec.layers[pool].window,
+               m->spec.layers[pool].stride);
     DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_conv_win", &k));
     size_t g[2] = {(size_t)(Cout + 15) / 16, (size_t)V};
-    size_t lw[2];
-    return dnacl_run(ctx, k, 2, g, groups_of(lw, g, 2), "mmiimmmiiiimmimiimimiimimim", S->buf[i].buf,
-                     S->ref.t[i].buf, Cin, P->gL[i], S->A[i], in.s, in.t, in.on, pa.Wp, pa.S, pa.Wb, pa.A,
-                     pa.ref, pa.L, S->wc[i].buf, Cout, (Cout + 15) / 16 * 16,
-                     S->ref.t[o].buf, P->gL[o], S->A[o], Wout, left, osc, bn >= 0, S->vl, V,
-                     S->win[o].buf);
+    cl_mem sc2 = bn2 >= 0 ? S->bn_s[bn2].buf : S->vl, sh2 = bn2 >= 0 ? S->bn_t[bn2].buf : S->vl;
+    return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiimmmimiimmimiimimmmimim", S->buf[i].buf,
+                     S->ref.t[i].buf, Cin, P->gL[i], S->A[i], in.s, in.t, in.on, S->wc[i].buf, Cout,
+                     (Cout + 15) / 16 * 16, ref_pre->buf, ref_mid->buf, P->gL[co], S->A[co], P->W[co], left,
+                     osc, bn >= 0, sc2, sh2, S->A[*o], Wout, S->vl, V, S->win[*o].buf);
   }
   const int ld = gemm_ld(V * Win);
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
-  size_t g[2] = {(size_t)Cin, (size_t)V}, l2[2];
-  DNACL_TRY(dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiiimmmmiiiimmiiiim", S->buf[i].buf,
-                      S->ref.t[i].buf, Cin, P->gL[i], Win, S->vl, S->A[i], in.s, in.t, in.on, pa.Wp, pa.S,
-                      pa.Wb, pa.A, pa.ref, pa.L, V, ld, Win, S->d.buf));
+  size_t g[2] = {(size_t)Cin, (size_t)V};
+  DNACL_TRY(dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiiimmmmiiiim", S->buf[i].buf, S->ref.t[i].buf, Cin,
+                      P->gL[i], Win, S->vl, S->A[i], in.s, in.t, in.on, V, ld, Win, S->d.buf));
   dnacl_gemm_args ga = {0};
   ga.M = Cout * K;
   ga.N = V * Win;
@@ -731,15 +748,27 @@ static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
   DNACL_TRY(dnacl_gemm(ctx, S->wc[i].buf, S->d.buf, S->t.buf, &ga));
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_conv_gather", &k));
   size_t g2[2] = {(size_t)Cout, (size_t)V};
-  return dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mimiiimiiiimmimim", S->t.buf, ld, S->ref.t[o].buf, Cout,
-                   P->gL[o], Wout, S->A[o], K, dil, left, Win, S->A[i], osc, bn >= 0, S->vl, V,
-                   S->win[o].buf);
+  return dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mimiiimiiiimmimim", S->t.buf, ld, ref_mid->buf, Cout,
+                   P->gL[*o], Wout, S->A[*o], K, dil, left, Win, S->A[i], osc, bn >= 0, S->vl, V,
+                   S->win[*o].buf);
+}
+
+static dnacl_status pool_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
+  const dnacl_layer_spec *ls = &m->spec.layers[i];
+  const int V = S->V, C = P->gC[i];
+  const affine_arg in = pending(S, i);
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_pool", &k));
+  size_t g[2] = {(size_t)C, (size_t)V}, l2[2];
+  return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiiimmmiiimimim", S->buf[i].buf, S->ref.t[i].buf, C,
+                   P->gL[i], P->W[i], S->A[i], in.s, in.t, in.on, ls->window, ls->stride, S->A[i + 1],
+                   P->W[i + 1], S->vl, V, S->win[i + 1].buf);
 }
 
 static dnacl_status resadd_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
   const int b = m->nodes[i].residual_begin, V = S->V, C = P->gC[i];
-  DNACL_TRY(materialise(ctx, m, P, S, i));
-  DNACL_TRY(materialise(ctx, m, P, S, b));
+  DNACL_TRY(materialise(ctx, m, S, i));
+  DNACL_TRY(materialise(ctx, m, S, b));
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_resadd", &k));
   size_t g[2] = {(size_t)C, (size_t)V}, l2[2];
@@ -770,71 +799,49 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_window_input", &k));
   size_t g[2] = {(size_t)P->gC[0], (size_t)V}, l2[2];
-  DNACL_TRY(dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "miimmiim", S->ref.t[0].buf, P->gC[0], L0, S->vl, S->A[0],
-                      P->W[0], V, S->win[0].buf));
+  DNACL_TRY(dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "miimmiim", S->ref.t[0].buf, P->gC[0], L0, S->vl,
+                      S->A[0], P->W[0], V, S->win[0].buf));
   S->buf[0] = S->win[0];
-  S->pend[0] = S->pool[0] = -1;
+  S->pend[0] = -1;
   for (int i = 0; i < F; i++) {
     const dnacl_node *nd = &m->nodes[i];
     if (P->alias[i]) {
       S->buf[i + 1] = S->buf[i];
       S->pend[i + 1] = S->pend[i];
-      S->pool[i + 1] = S->pool[i];
       continue;
     }
+    int o = i + 1;
     switch (nd->kind) {
-      case DNACL_L_CONV1D: {
-        /* A batch norm right after the convolution (identities between) is applied to the
-         * change as the convolution writes it. */
-        int j = i + 1;
-        while (j < F && P->alias[j]) j++;
-        const int o = j < F && m->nodes[j].kind == DNACL_L_BATCHNORM ? j + 1 : i + 1;
-        DNACL_TRY(conv_step(ctx, m, P, S, i, o));
-        S->buf[o] = S->win[o];
-        S->pend[o] = S->pool[o] = -1;
-        i = o - 1; /* the nodes in between are done */
-        break;
-      }
+      case DNACL_L_CONV1D: DNACL_TRY(conv_step(ctx, m, P, S, i, &o)); break;
       case DNACL_L_BATCHNORM:
         /* Deferred: the next reader applies it (or materialise does, for layers). */
-        DNACL_TRY(materialise(ctx, m, P, S, i));
+        DNACL_TRY(materialise(ctx, m, S, i));
         S->buf[i + 1] = S->buf[i];
         S->pend[i + 1] = i;
-        S->pool[i + 1] = -1;
-        break;
-      case DNACL_L_MAXPOOL:
-        /* Deferred likewise, after any pool still pending before it. */
-        if (S->pool[i] >= 0) DNACL_TRY(materialise(ctx, m, P, S, i));
-        S->buf[i + 1] = S->buf[i];
-        S->pend[i + 1] = S->pend[i];
-        S->pool[i + 1] = i;
-        break;
-      case DNACL_L_RESIDUAL_END:
-        DNACL_TRY(resadd_step(ctx, m, P, S, i));
-        S->buf[i + 1] = S->win[i + 1];
-        S->pend[i + 1] = S->pool[i + 1] = -1;
-        break;
+        continue;
+      case DNACL_L_MAXPOOL: DNACL_TRY(pool_step(ctx, m, P, S, i)); break;
+      case DNACL_L_RESIDUAL_END: DNACL_TRY(resadd_step(ctx, m, P, S, i)); break;
       default: /* activations, layer norm: the layer itself on the window */
-        DNACL_TRY(materialise(ctx, m, P, S, i));
+        DNACL_TRY(materialise(ctx, m, S, i));
         DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &S->buf[i], &S->win[i + 1], 0));
-        S->buf[i + 1] = S->win[i + 1];
-        S->pend[i + 1] = S->pool[i + 1] = -1;
     }
+    S->buf[o] = S->win[o];
+    S->pend[o] = -1;
+    i = o - 1; /* nodes a convolution applied itself are done */
   }
   /* The change of the dense layer's input, variant-major, then the update. */
   const affine_arg in = pending(S, F);
-  const pool_arg pa = pooling(m, P, S, F);
   const int CW = P->gC[F] * P->W[F];
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
   size_t g2[2] = {(size_t)P->gC[F], (size_t)V};
-  DNACL_TRY(dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mmiiimmmmiiiimmiiiim", S->buf[F].buf,
-                      S->ref.t[F].buf, P->gC[F], P->gL[F], P->W[F], S->vl, S->A[F], in.s, in.t, in.on,
-                      pa.Wp, pa.S, pa.Wb, pa.A, pa.ref, pa.L, V, P->W[F], CW, S->dd.buf));
+  DNACL_TRY(dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mmiiimmmmiiiim", S->buf[F].buf, S->ref.t[F].buf,
+                      P->gC[F], P->gL[F], P->W[F], S->vl, S->A[F], in.s, in.t, in.on, V, P->W[F], CW,
+                      S->dd.buf));
   char opts[32];
   snprintf(opts, sizeof opts, "-DGM=%d", S->GM);
   DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_dense", &k));
-  size_t gd[2] = {(size_t)S->U16 / 16, (size_t)ng};
-  DNACL_TRY(dnacl_run(ctx, k, 2, gd, NULL, "miiimmmimiimm", S->dd.buf, P->gC[F], P->gL[F], P->W[F], S->A[F],
+  size_t gd[2] = {(size_t)S->U16 / 16, (size_t)ng}, ld[2] = {gd[0], 1};
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "miiimmmimiimm", S->dd.buf, P->gC[F], P->gL[F], P->W[F], S->A[F],
                       S->vl, S->groups, ng, S->wt.buf, S->U, S->U16, S->ref.t[F + 1].buf,
                       S->tail.t[F + 1].buf));
   return run_nodes(ctx, m, &S->tail, F + 1, m->n_nodes, V);
@@ -864,6 +871,14 @@ static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *
     const int rc = imin(R, n - c0);
     s = write_floats(ctx, &S.ref.t[0], x + c0 * xs, rc * xs);
     if (s == DNACL_OK) s = run_nodes(ctx, m, &S.ref, 0, m->n_nodes, rc);
+    for (int i = 0; s == DNACL_OK && i <= P->F; i++) {
+      if (!S.refT[i].buf) continue;
+      cl_kernel k;
+      s = dnacl_kernel(ctx, "ism", "", "ism_transpose", &k);
+      size_t g[2] = {(size_t)P->gL[i], (size_t)rc};
+      if (s == DNACL_OK)
+        s = dnacl_run(ctx, k, 2, g, NULL, "miiim", S.ref.t[i].buf, rc, P->gC[i], P->gL[i], S.refT[i].buf);
+    }
     if (s == DNACL_OK) s = read_floats(ctx, &S.ref.t[m->n_nodes], logits, (size_t)rc * T);
     for (int r = 0; s == DNACL_OK && r < rc; r++) fref[r] = explained(logits + (size_t)r * T, T, target, output);
     int nv = 0;

@@ -16,17 +16,25 @@
  * per model in inc_analyse). Per variant, only that window is kept, (V, C_i, W_i); outside
  * it the variant equals the reference, whose activations come from one ordinary forward
  * per chunk of sequences. Through the layers:
- *   conv1d     the change of the input window, d = win - ref, is multiplied by every tap of
- *              the weights in ONE GEMM for all variants of a batch,
- *              T[(o,k), (v,j)] = sum_c w[o,c,k] d[c,(v,j)]  (M = Cout*K, N = V*W, K = Cin),
- *              and each output of the window is the reference output plus the K products
- *              that reach it (ism_conv_gather). Only the changed inputs are multiplied:
- *              for the chapter's second conv 6 of the 24 input columns a full recompute of
- *              the 15-wide output window would read.
- *   batchnorm (eval: per-channel affine), layernorm (per position), activations
- *              the layer's own forward on the window tensor.
- *   maxpool    the windows' inputs with reference context (ism_expand), pooled by the
- *              layer's own forward: window-aligned, so ties and strides are the layer's.
+ *   conv1d     only the change of the input window, d = win - ref, is multiplied: for the
+ *              chapter's second conv, 6 input columns instead of the 24 a recompute of the
+ *              15-wide output window would read. On the CPU, when the window is short, one
+ *              pass keeps a block's partial outputs in registers (ism_conv_win); otherwise
+ *              ONE GEMM for all variants of a batch gives every tap's products,
+ *              T[(o,k), (v,j)] = sum_c w[o,c,k] d[c,(v,j)] (M = Cout*K, N = V*W, K = Cin),
+ *              and each output is the reference plus the products that reach it
+ *              (ism_conv_gather).
+ *   batchnorm  eval mode: a per-channel affine, applied by whichever kernel reads the
+ *              window next (or by the layer's own forward when a layer reads it).
+ *   after a convolution, on the one-pass path: its batch norm, activation, a batch norm
+ *              after that and a max pooling are applied in the convolution's epilogue, so
+ *              the chapter's conv -> bn -> gelu -> pool block is one kernel. The activation
+ *              is act16 in cl/ism.cl, the layer's formulas on 16 lanes: the activation
+ *              layer's scalar kernel spends ~3 ns per element on exp, a third of this
+ *              method's time at L=200 when it ran separately. Tests put every activation
+ *              through both.
+ *   activations, layernorm (per position) elsewhere: the layer's own forward on the window.
+ *   maxpool    elsewhere: ism_pool, window-aligned, first maximum and NaN as cl/pool.cl.
  *   dropout, flatten, linear: identity in eval mode (the window is shared, no copy).
  *   residual   the sum over the union of the branch's and the skip's windows.
  * The first dense layer is updated by the change of its input,
@@ -40,10 +48,12 @@
  * not fit in the memory budget. Variants are ordered by sequence, position, base, so the
  * variants sharing a dense window (3 bases x neighbouring positions once the pools have
  * shrunk the window) are adjacent and ism_dense loads each weight row once for all of them.
+ * DNACL_ISM_CONV=gemm forces the GEMM path and DNACL_ISM_FUSE=0 keeps the layers after a
+ * convolution out of its epilogue (tests cover all paths on the CPU).
  *
  * Differences: the incremental method computes f(variant) - f(ref) from exact changes
  * (y_ref + delta) and the naive one as the difference of two separately rounded forwards;
- * they agree to about 1e-6 of the logits' size (tests/test_ism.c). */
+ * in tests/test_ism.c they agree to better than 5e-5 of the map's largest entry. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

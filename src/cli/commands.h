@@ -28,6 +28,8 @@ int cmd_explain(int argc, char **argv);
 int cmd_simulate(int argc, char **argv);
 int cmd_filters(int argc, char **argv);
 int cmd_gia(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_score(int argc, char **argv);
 
 /* eval and predict read a run on data the same way (cmd_eval.c). */
 typedef struct cli_run_opts {

@@ -17,6 +17,8 @@ static const dnacl_command commands[] = {
     {"simulate", "synthetic data with planted motifs and ground truth (Koo & Ploenzke)", cmd_simulate},
     {"filters", "first-layer filters as MEME motifs, logos and database matches", cmd_filters},
     {"gia", "global importance analysis: effects of embedded motifs, spacings, occlusion", cmd_gia},
+    {"report", "one self-contained HTML page of a run: curves, metrics, filters, attributions", cmd_report},
+    {"score", "interpretability metrics against simulated ground truth: filter match, attribution AUROC/AUPR", cmd_score},
 };
 
 static void usage(FILE *f) {

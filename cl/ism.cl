@@ -1,4 +1,6 @@
-/* In silico saturation mutagenesis (src/explain/ism.c).
+/* dnacl-selftest: -DGM=4|-DGM=12|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8
+ *
+ * In silico saturation mutagenesis (src/explain/ism.c).
  *
  * A variant is described by three ints in vlist: r (the reference sequence's row in the
  * current chunk), p (the mutated position; -1 for the unmutated reference) and b (the base

@@ -44,7 +44,9 @@ static const char *usage =
     "  --seed S              seed of the shuffles (default 1)\n"
     "  --out F.npy           attributions, float32 (N, 4, L) in the order explained\n"
     "  --tsv F.tsv           per-position importance: id, position (0-based), base, score\n"
-    "  --svg DIR             a logo per sequence (ism: also a heatmap), DIR/<rank>_<id>.svg\n"
+    "  --svg DIR             a logo per sequence, DIR/<rank>_<id>.svg (ism: also a heatmap): the map for\n"
+    "                        saliency, gradxinput, ism and hypothetical contributions; for ig, deeplift and\n"
+    "                        deepshap each position's contribution summed over channels, as its base\n"
     "  --which best|last     the checkpoint (default best)\n"
     "  --batch N             rows per forward/backward pass (default 64; speed and memory only)\n"
     "  --n-value X, --pad L, --crop L   default: as RUN/config.tsv says training used\n"
@@ -348,6 +350,22 @@ static double position_score(method meth, int hypothetical, const float *a, cons
   return s;
 }
 
+/* What a logo shows: contributions (ig, deeplift, deepshap) summed over the channels of
+ * each position and drawn as the sequence's base, as the genomics DeepSHAP/IG figures do
+ * (the per-channel map has negative letters wherever the reference has a base the input
+ * lacks, which reads as noise); the map itself for saliency, hypothetical contributions
+ * and ism, whose point is the other bases, and for gradxinput, already one letter. */
+static const float *logo_map(method meth, int hypothetical, const float *a, const float *x, int L, float *buf) {
+  if (hypothetical || (meth != M_IG && meth != M_DEEPLIFT && meth != M_DEEPSHAP)) return a;
+  for (int p = 0; p < L; p++) {
+    double sum = 0, mass = 0;
+    for (int c = 0; c < 4; c++) sum += a[(size_t)c * L + p], mass += x[(size_t)c * L + p];
+    /* Spread over the channels present (an N shares it four ways; padding shows nothing). */
+    for (int c = 0; c < 4; c++) buf[(size_t)c * L + p] = mass > 0 ? (float)(sum * x[(size_t)c * L + p] / mass) : 0.0f;
+  }
+  return buf;
+}
+
 static int ensure_dir(const char *dir) {
   struct stat st;
   if (!stat(dir, &st)) {
@@ -482,7 +500,7 @@ int cmd_explain(int argc, char **argv) {
         dnacl_logo_style st = {title, e.meth == M_ISM || e.meth == M_ISM_NAIVE ? "change of output" : "attribution", 0,
                                0, 0};
         snprintf(path, sizeof path, "%s/%04d_%s.svg", e.svg, c0 + i, name);
-        s = dnacl_logo_svg(path, a, r.L, &st);
+        s = dnacl_logo_svg(path, logo_map(e.meth, e.hypothetical, a, xi, r.L, scratch), r.L, &st);
         if (s == DNACL_OK && (e.meth == M_ISM || e.meth == M_ISM_NAIVE)) {
           snprintf(path, sizeof path, "%s/%04d_%s.heatmap.svg", e.svg, c0 + i, name);
           s = dnacl_ism_heatmap_svg(path, a, xi, r.L, &st);

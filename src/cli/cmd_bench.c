@@ -91,11 +91,23 @@ static dnacl_status run(bench_state *b, int batch, double seconds, int json) {
   return s;
 }
 
+/* Per-layer share of the time of all calls of run() (inference and training together). */
+static void print_profile(const dnacl_model *m) {
+  double total = 0;
+  for (int i = 0; i < m->n_nodes; i++) total += m->fwd_s[i] + m->bwd_s[i];
+  printf("  %-12s %-12s %10s %10s %7s\n", "layer", "kind", "fwd ms", "bwd ms", "share");
+  for (int i = 0; i < m->n_nodes; i++) {
+    const dnacl_layer *l = m->nodes[i].layer;
+    printf("  %-12s %-12s %10.1f %10.1f %6.1f%%\n", l ? l->name : m->spec.layers[i].name, l ? l->ops->kind : "residual",
+           m->fwd_s[i] * 1e3, m->bwd_s[i] * 1e3, total > 0 ? 100 * (m->fwd_s[i] + m->bwd_s[i]) / total : 0);
+  }
+}
+
 int cmd_bench(int argc, char **argv) {
   cli_common c = {0};
   const char *model = "yaml/models/baseline.yaml", *batches = "32,256";
   double seconds = 3.0;
-  int json = 0;
+  int json = 0, profile = 0;
   for (int i = 1; i < argc; i++) {
     int r = cli_common_option(argc, argv, &i, &c);
     if (r < 0) return 2;
@@ -104,8 +116,9 @@ int cmd_bench(int argc, char **argv) {
     else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batches = argv[++i];
     else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
     else if (!strcmp(argv[i], "--json")) json = 1;
+    else if (!strcmp(argv[i], "--profile")) profile = 1;
     else {
-      fprintf(stderr, "dnacl bench: unknown option '%s'\nusage: dnacl bench [--model M.yaml] [--batch 32,256] [--seconds S] [--json]\n", argv[i]);
+      fprintf(stderr, "dnacl bench: unknown option '%s'\nusage: dnacl bench [--model M.yaml] [--batch 32,256] [--seconds S] [--json] [--profile]\n", argv[i]);
       return 2;
     }
   }
@@ -129,7 +142,9 @@ int cmd_bench(int argc, char **argv) {
       s = dnacl_fail(DNACL_ERR_ARG, "--batch wants a comma-separated list of positive sizes, got '%s'", batches);
       break;
     }
-    s = run(&b, batch, seconds, json);
+    if (profile) s = dnacl_model_profile(b.m, 1);
+    if (s == DNACL_OK) s = run(&b, batch, seconds, json);
+    if (s == DNACL_OK && profile) print_profile(b.m);
     p = strchr(p, ',');
     if (!p) break;
     p++;

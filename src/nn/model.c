@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "nn/ops.h"
 
@@ -155,6 +156,8 @@ void dnacl_model_free(dnacl_model *m) {
   for (int i = 0; i < m->n_nodes; i++) dnacl_layer_free(m->nodes ? m->nodes[i].layer : NULL);
   free(m->nodes);
   free(m->shapes);
+  free(m->fwd_s);
+  free(m->bwd_s);
   dnacl_model_spec_free(&m->spec);
   free(m);
 }
@@ -188,22 +191,53 @@ dnacl_status dnacl_model_plan(dnacl_ctx *ctx, dnacl_model *m, int batch) {
   return DNACL_OK;
 }
 
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+dnacl_status dnacl_model_profile(dnacl_model *m, int on) {
+  free(m->fwd_s);
+  free(m->bwd_s);
+  m->fwd_s = m->bwd_s = NULL;
+  m->profile = 0;
+  if (!on) return DNACL_OK;
+  m->fwd_s = calloc((size_t)m->n_nodes + 1, sizeof *m->fwd_s);
+  m->bwd_s = calloc((size_t)m->n_nodes + 1, sizeof *m->bwd_s);
+  if (!m->fwd_s || !m->bwd_s) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  m->profile = 1;
+  return DNACL_OK;
+}
+
+/* With profiling on, wait for node i's work and charge the time since *t to acc[i]. */
+static dnacl_status charge(dnacl_ctx *ctx, dnacl_model *m, double *acc, int i, double *t) {
+  if (!m->profile) return DNACL_OK;
+  DNACL_TRY(dnacl_finish(ctx));
+  double n = now_s();
+  acc[i] += n - *t;
+  *t = n;
+  return DNACL_OK;
+}
+
 dnacl_status dnacl_model_forward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_tensor *x, int train) {
   if (x->ndim != 3 || x->shape[1] != m->in_channels || x->shape[2] != m->length)
     return dnacl_fail(DNACL_ERR_SHAPE, "model %s expects input (batch, %d, %d), got a rank-%d tensor (%d, %d, %d)",
                       m->spec.name, m->in_channels, m->length, x->ndim, x->shape[0], x->shape[1], x->shape[2]);
   DNACL_TRY(dnacl_model_plan(ctx, m, x->shape[0]));
   DNACL_TRY(dnacl_tensor_copy(ctx, &m->acts[0], x));
+  double t = m->profile ? now_s() : 0;
   for (int i = 0; i < m->n_nodes; i++) {
     dnacl_node *nd = &m->nodes[i];
     if (nd->kind == DNACL_L_RESIDUAL_BEGIN) continue; /* aliases its input */
     if (nd->kind == DNACL_L_RESIDUAL_END) {
       DNACL_TRY(dnacl_op_add(ctx, &m->acts[i], &m->acts[nd->residual_begin], &m->acts[i + 1]));
-      continue;
+    } else {
+      if (nd->dropout_index >= 0)
+        nd->layer->seed = dnacl_dropout_seed(m->seed, m->step, (uint32_t)nd->dropout_index);
+      DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &m->acts[i], &m->acts[i + 1], train));
     }
-    if (nd->dropout_index >= 0)
-      nd->layer->seed = dnacl_dropout_seed(m->seed, m->step, (uint32_t)nd->dropout_index);
-    DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &m->acts[i], &m->acts[i + 1], train));
+    DNACL_TRY(charge(ctx, m, m->fwd_s, i, &t));
   }
   return DNACL_OK;
 }
@@ -212,12 +246,14 @@ dnacl_status dnacl_model_backward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_te
                                   int input_grad, int param_grads) {
   int n = m->n_nodes;
   DNACL_TRY(dnacl_tensor_copy(ctx, &m->grads[n], dout));
+  double t = m->profile ? now_s() : 0;
   for (int i = n - 1; i >= 0; i--) {
     dnacl_node *nd = &m->nodes[i];
     dnacl_tensor *dx = (i > 0 || input_grad) ? &m->grads[i] : NULL;
     if (nd->kind == DNACL_L_RESIDUAL_END) {
       /* The branch gets the gradient unchanged; the skip path's share is added at BEGIN. */
       DNACL_TRY(dnacl_tensor_copy(ctx, &m->grads[i], &m->grads[i + 1]));
+      DNACL_TRY(charge(ctx, m, m->bwd_s, i, &t));
       continue;
     }
     if (nd->kind == DNACL_L_RESIDUAL_BEGIN) {
@@ -225,6 +261,7 @@ dnacl_status dnacl_model_backward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_te
       for (int j = i + 1; j < n && end < 0; j++)
         if (m->nodes[j].kind == DNACL_L_RESIDUAL_END && m->nodes[j].residual_begin == i) end = j;
       DNACL_TRY(dnacl_op_add(ctx, &m->grads[i + 1], &m->grads[end + 1], &m->grads[i]));
+      DNACL_TRY(charge(ctx, m, m->bwd_s, i, &t));
       continue;
     }
     if (!dx) {
@@ -232,6 +269,7 @@ dnacl_status dnacl_model_backward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_te
     }
     DNACL_TRY(nd->layer->ops->backward(nd->layer, ctx, &m->acts[i], &m->acts[i + 1], &m->grads[i + 1],
                                        dx, param_grads));
+    DNACL_TRY(charge(ctx, m, m->bwd_s, i, &t));
   }
   return DNACL_OK;
 }

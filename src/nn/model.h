@@ -26,6 +26,8 @@ typedef struct dnacl_model {
   dnacl_shape *shapes;     /* per-sample shapes of acts with batch 1 */
   uint32_t seed;           /* run seed for dropout masks */
   uint32_t step;           /* training step, mixed into dropout seeds */
+  int profile;             /* 1: wait for the device after every layer and add up its time */
+  double *fwd_s, *bwd_s;   /* per node, seconds (allocated when profile is set) */
 } dnacl_model;
 
 /* Build layers on the device from a spec (taking ownership of the spec's contents) and check
@@ -49,6 +51,10 @@ dnacl_status dnacl_model_backward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_te
                                   int input_grad, int param_grads);
 
 dnacl_tensor *dnacl_model_output(dnacl_model *m);
+
+/* Per-layer timing (dnacl bench --profile): waits for the device after every layer, so it
+ * slows the model down; reset clears the sums. */
+dnacl_status dnacl_model_profile(dnacl_model *m, int on);
 
 /* Iterate parameters with their qualified names ("conv1.w"). Returns NULL past the end. */
 dnacl_param *dnacl_model_param(dnacl_model *m, int index, char *qualified, size_t qlen);

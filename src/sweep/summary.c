@@ -138,7 +138,8 @@ dnacl_status dnacl_sweep_summary_svg(const char *path, const char *title, const 
   double catw = 24 + 14.0 * n_colours;
   if (catw < 76) catw = 76;
   int rotate = longest * 6.6 > catw - 6;
-  double xlab_h = rotate ? 14 + 5.5 * (double)(longest > 40 ? 40 : longest) : 22;
+  /* Rotated by 35 degrees, a label of n characters (about 6.6 px each) drops n * 6.6 * sin 35. */
+  double xlab_h = rotate ? 18 + 3.8 * (double)(longest > 40 ? 40 : longest) : 22;
   double panel_h = panel_title + plot_h + xlab_h + 12, panel_w = ml + catw * n_cats + mr;
   /* Panels side by side up to about 1200 px, as the paper's multi-panel figures. */
   int per_row = (int)(1200 / panel_w);

@@ -94,6 +94,14 @@ int cmd_report(int argc, char **argv) {
       return 2;
     }
   }
+  /* A misspelt method is a usage error, found before a device is opened. */
+  static const char *const methods[] = {"saliency", "gradxinput", "ig", "deeplift", "deepshap", "ism"};
+  int known = !o.method;
+  for (size_t k = 0; !known && k < sizeof methods / sizeof *methods; k++) known = !strcmp(o.method, methods[k]);
+  if (!known) {
+    fprintf(stderr, "dnacl report: unknown method '%s' (saliency, gradxinput, ig, deeplift, deepshap, ism)\n", o.method);
+    return 2;
+  }
   if (!o.run_dir) {
     fprintf(stderr, "dnacl report: a run directory is required\n%s", usage);
     return 2;

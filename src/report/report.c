@@ -505,12 +505,14 @@ static dnacl_status section_curves(report *r, const metrics_log *g) {
     fig_open(r, NULL);
     if (from_file) inline_svg(r, text, "learning curves");
     else s = draw_curves(r, g);
-    char cap[1024];
+    char cap[1024], every[64] = "";
+    const char *ev = cfg_get(r, "eval_every");
+    if (ev && atol(ev) > 0) snprintf(every, sizeof every, " (every %ld steps)", atol(ev));
     snprintf(cap, sizeof cap,
              "Training and validation loss (left) and validation AUROC and AUPR (right) over training steps, one "
              "point per evaluation%s. The training loss is the mean over the steps since the previous evaluation. "
              "%s",
-             cfg_get(r, "eval_every") ? " (every eval_every steps)" : "",
+             every,
              from_file ? "From <code>curves.svg</code> in the run directory."
                        : "Redrawn from <code>metrics.tsv</code> (the run has no usable <code>curves.svg</code>).");
     fig_caption(r, cap);
@@ -681,7 +683,10 @@ static dnacl_status draw_roc_pr(report *r, const dnacl_task_metrics *per) {
 }
 
 static dnacl_status section_metrics(report *r) {
-  hp(r, "<section id=\"metrics\">\n<h2>3. Test metrics</h2>\n");
+  /* Named after the split it was computed on when that is not the test split. */
+  hp(r, "<section id=\"metrics\">\n<h2>3. Test metrics");
+  if (r->have_data && (!r->split || strcmp(r->split, "test"))) hp(r, " (%s%s)", r->split ? "split " : "all splits", r->split ? r->split : "");
+  hp(r, "</h2>\n");
   dnacl_status s = DNACL_OK;
   int T = r->m->spec.tasks;
   if (!r->have_data) {
@@ -1070,7 +1075,8 @@ static dnacl_status section_attributions(report *r) {
     snprintf(why, sizeof why, "%s", dnacl_last_error());
     hp(r, "<p class=\"na\"><strong>%s is not available for this model.</strong> ", method_titles[meth]);
     esc(r, why);
-    hp(r, " Showing saliency (with the gradient correction) instead.</p>\n");
+    size_t wl = strlen(why);
+    hp(r, "%s Showing saliency (with the gradient correction) instead.</p>\n", wl && why[wl - 1] != '.' ? "." : "");
     if (r->o->method) r->missing++; /* asked for and not given; the default falls back quietly */
     meth = M_SALIENCY;
   }
@@ -1100,8 +1106,9 @@ static dnacl_status section_attributions(report *r) {
       case M_ISM: hp(r, ": the change of the logit for every single-base substitution (red: up, blue: down; dots: the sequence)"); break;
       case M_NONE: break;
     }
-    hp(r, ". Letters above the line raise the prediction, letters below lower it. Each figure shows the whole sequence "
-          "and a zoom on the %d bp window with the largest total attribution.</p>\n", ZOOM);
+    hp(r, ".%s Each figure shows the whole sequence and a zoom on the %d bp window with the largest total %s.</p>\n",
+       meth == M_ISM ? "" : " Letters above the line raise the prediction, letters below lower it.", ZOOM,
+       meth == M_ISM ? "effect" : "attribution");
   }
   for (int c0 = 0; s == DNACL_OK && c0 < K; c0 += CHUNK) {
     int k = K - c0 < CHUNK ? K - c0 : CHUNK;
@@ -1124,8 +1131,9 @@ static dnacl_status section_attributions(report *r) {
       if (s != DNACL_OK) break;
       hp(r, "<figcaption><span class=\"fn\">Figure %d.</span> %s of <code>", ++r->n_fig, method_titles[meth]);
       esc(r, r->set.ids[j]);
-      hp(r, "</code>: the whole sequence (top%s) and positions %d–%d (bottom).</figcaption></figure>\n",
-         L > ZOOM ? ", the zoomed window shaded" : "", z0 + 1, z0 + (L < ZOOM ? L : ZOOM));
+      hp(r, "</code>: the whole sequence (top%s) and <span class=\"nw\">positions %d–%d</span> (bottom).</figcaption></figure>\n",
+         L > ZOOM ? (meth == M_ISM ? ", the zoomed window outlined" : ", the zoomed window shaded") : "", z0 + 1,
+         z0 + (L < ZOOM ? L : ZOOM));
     }
   }
   /* The completeness check of IG and DeepLIFT/SHAP, stated with its cause when it is off,
@@ -1179,6 +1187,7 @@ static const char *css =
     "figcaption,.caption{font-size:13px;color:var(--muted);margin-top:6px}\n"
     ".fn{font-weight:600;color:var(--ink)}\n"
     "h3.seq{font-size:15px;font-weight:600;margin:26px 0 4px}\n"
+    ".nw{white-space:nowrap}\n"
     ".cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(310px,1fr));gap:14px}\n"
     ".card{margin:0;padding:8px;border:1px solid var(--rule);border-radius:6px;background:#fff}\n"
     ".card figcaption{color:var(--ink)}\n"
@@ -1279,10 +1288,11 @@ dnacl_status dnacl_report_write(dnacl_ctx *ctx, const dnacl_report_opts *o, dnac
     info->bytes = r.h.len;
     info->sections_missing = r.missing;
     if (r.have_data)
-      snprintf(info->summary, sizeof info->summary, "%d figures; data %s (%s, %d sequences)%s%s", r.n_fig, r.data_path,
+      snprintf(info->summary, sizeof info->summary, "%d figure%s; data %s (%s, %d sequences)%s%s", r.n_fig,
+               r.n_fig == 1 ? "" : "s", r.data_path,
                r.split ? r.split : "all", r.set.n, db_path ? "; motifs " : "", db_path ? db_path : "");
     else
-      snprintf(info->summary, sizeof info->summary, "%d figures; %.900s", r.n_fig, r.data_note);
+      snprintf(info->summary, sizeof info->summary, "%d figure%s; %.900s", r.n_fig, r.n_fig == 1 ? "" : "s", r.data_note);
   }
   dnacl_svg_free(&r.h);
   for (int i = 0; i < r.n_cfg; i++) free(r.cfg[i].key), free(r.cfg[i].val);

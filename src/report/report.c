@@ -408,13 +408,15 @@ static void section_summary(report *r, const metrics_log *g) {
     esc(r, m->spec.layers[i].name);
     hp(r, "</td><td>");
     esc(r, l ? l->ops->kind : dnacl_layer_kind_name(nd->kind));
-    hp(r, "</td><td class=\"mono\">%s</td><td class=\"num\">%s</td><td class=\"mono\">", dims_str(sh->d, 1, sh->ndim, a, sizeof a),
+    hp(r, "</td><td class=\"mono nw\">%s</td><td class=\"num\">%s</td><td class=\"mono\">", dims_str(sh->d, 1, sh->ndim, a, sizeof a),
        np ? count_str(np, b, sizeof b) : "–");
     for (int k = 0; l && k < l->n_params; k++) {
       const dnacl_param *p = &l->params[k];
-      hp(r, "%s", k ? ", " : "");
+      /* A transformer block has a dozen parameters: the list wraps between them, never
+       * inside one. */
+      hp(r, "%s<span class=\"nw\">", k ? ", " : "");
       esc(r, p->name);
-      hp(r, "&nbsp;%s%s", dims_str(p->value.shape, 0, p->value.ndim, a, sizeof a), p->trainable ? "" : "*");
+      hp(r, " %s%s</span>", dims_str(p->value.shape, 0, p->value.ndim, a, sizeof a), p->trainable ? "" : "*");
     }
     hp(r, "</td></tr>\n");
   }
@@ -1094,7 +1096,8 @@ static dnacl_status section_attributions(report *r) {
     const char *task = r->set.n_tasks == T ? r->set.task_names[0] : "output 0";
     hp(r, "<p>Of ");
     data_desc(r);
-    hp(r, ", the %d with the highest predicted probability of <strong>", K);
+    if (K == 1) hp(r, ", the one with the highest predicted probability of <strong>");
+    else hp(r, ", the %d with the highest predicted probability of <strong>", K);
     esc(r, task);
     hp(r, "</strong>, explained by <strong>%s</strong> of the logit", method_titles[meth]);
     switch (meth) {
@@ -1178,7 +1181,7 @@ static const char *css =
     "thead th{border-bottom:2px solid var(--ink);font-weight:600}\n"
     "tfoot td{border-top:2px solid var(--ink);border-bottom:none;font-weight:600}\n"
     ".num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
-    "table.layers td.mono{white-space:nowrap}\n"
+    "table.layers th:nth-child(4){white-space:nowrap}\n"
     "table.settings th{color:var(--muted);font-weight:normal;padding-right:6px}\n"
     "table.settings td{padding-right:28px;font-variant-numeric:tabular-nums}\n"
     "table.metrics{min-width:60%}\n"

@@ -3,10 +3,10 @@
  *
  * Activations are (B, C, L) with L contiguous; a (B, C) input is run as L = 1.
  *
- * Reductions are deterministic: a per-channel reduction is one work-group per channel,
- * each work-item summing a fixed strided slice in order, then a fixed-order tree in local
- * memory. The local size must be a power of two (the host picks it); the result depends
- * only on the data and the local size, so the same device gives the same bits. */
+ * Reductions are deterministic: each work-item sums a fixed share of the data in a fixed
+ * order, then a fixed-order tree in local memory combines the work-items. The local size
+ * must be a power of two (the host picks it); the result depends only on the data, the
+ * local size and BN_VEC, so the same device gives the same bits. */
 
 /* Tree-sum sh[0..wg) into sh[0]; every work-item must call it. Ends with a barrier, so
  * sh[0] is visible to all; the caller must barrier again before overwriting sh. */
@@ -35,107 +35,176 @@ static void tree_sum2(__local float *a, __local float *b, int lid, int wg) {
 
 /* ---- batchnorm ---------------------------------------------------------------------- */
 
-/* One work-group per channel. Batch mean and biased variance (two passes over the data:
- * sum((x - mean)^2) rather than E[x^2] - mean^2, which cancels badly when |mean| >> std).
- * Writes mean and 1/sqrt(var + eps) for the forward and backward; with update set, also
- * the running statistics the PyTorch way, with the unbiased variance:
- *   r = (1 - momentum) * r + momentum * stat. */
-__kernel void bn_stats(__global const float *x, int B, int C, int L, float eps, float momentum,
-                       int update, __global float *mean, __global float *invstd,
-                       __global float *rmean, __global float *rvar, __local float *sh) {
-  const int c = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
-  const int n = B * L;
-  float s = 0.0f;
-  for (int j = lid; j < n; j += wg) s += CH_AT(x, j);
-  sh[lid] = s;
-  tree_sum(sh, lid, wg);
-  const float m = sh[0] / (float)n;
-  barrier(CLK_LOCAL_MEM_FENCE);
-  s = 0.0f;
-  for (int j = lid; j < n; j += wg) {
-    float d = CH_AT(x, j) - m;
-    s += d * d;
+/* The batchnorm kernels run one work-group per channel and do all of a channel's work in
+ * it: the statistics, then the elementwise pass over the same (B, L) slice, which is still
+ * in cache (205 KB for B = 256, L = 200). One launch per forward and one per backward.
+ *
+ * A channel's slice is B rows of L contiguous floats. Work-item lid takes, in every row,
+ * the BN_VEC-wide chunks lid, lid + wg, lid + 2 wg, ... and then the last L % BN_VEC
+ * elements one by one, with the same interleaving.
+ *   CPU: wg = 1 and BN_VEC = 16. PoCL runs a work-group on one core, so one work-item per
+ *        channel walks the rows with float16 loads (one AVX-512 register), and the channels
+ *        spread over the cores. The per-element index arithmetic of an elementwise kernel
+ *        (c = (i / L) % C: two integer divisions, which no x86 vector unit has) cost more
+ *        than the arithmetic itself, and a separate statistics kernel re-read the tensor.
+ *   GPU: BN_VEC = 1 and wg up to 256: neighbouring work-items read neighbouring floats. */
+#ifndef BN_VEC
+#ifdef DNACL_CPU
+#define BN_VEC 16
+#else
+#define BN_VEC 1
+#endif
+#endif
+
+#if BN_VEC == 16
+typedef float16 bn_vec;
+#define BN_LOAD(p) vload16(0, p)
+#define BN_STORE(v, p) vstore16(v, 0, p)
+static inline float bn_hsum(float16 v) {
+  float8 a = v.lo + v.hi;
+  float4 b = a.lo + a.hi;
+  float2 d = b.lo + b.hi;
+  return d.x + d.y;
+}
+#elif BN_VEC == 8
+typedef float8 bn_vec;
+#define BN_LOAD(p) vload8(0, p)
+#define BN_STORE(v, p) vstore8(v, 0, p)
+static inline float bn_hsum(float8 v) {
+  float4 b = v.lo + v.hi;
+  float2 d = b.lo + b.hi;
+  return d.x + d.y;
+}
+#elif BN_VEC == 1
+typedef float bn_vec;
+#define BN_LOAD(p) (*(p))
+#define BN_STORE(v, p) (*(p) = (v))
+#define bn_hsum(v) (v)
+#else
+#error "BN_VEC must be 1, 8 or 16"
+#endif
+
+/* Loop over this work-item's share of channel c. BODY(T, LD, ST, OFF, A) runs once per
+ * chunk: T is its type (bn_vec, or float in the tail), LD/ST the matching accessors and
+ * OFF its offset in the tensor. Sums go to the row's partial sums A##r0 and A##r1 (A is v
+ * for the bn_vec ones, s for the tail's floats, so that a tail element is added to one
+ * float, not broadcast into every lane), which FLUSH adds to the work-item's totals at the
+ * end of each row: a sum then rounds over L/BN_VEC + B terms in sequence, not B*L/BN_VEC
+ * (the error of a float sum grows with the length of its chain of additions). */
+#define BN_FOR_CHANNEL(BODY, FLUSH)                                                 \
+  for (int b = 0; b < B; b++) {                                                     \
+    const size_t row = ((size_t)b * C + c) * L;                                     \
+    bn_vec vr0 = 0.0f, vr1 = 0.0f;                                                  \
+    float sr0 = 0.0f, sr1 = 0.0f;                                                   \
+    int l = lid * BN_VEC;                                                           \
+    for (; l + BN_VEC <= L; l += wg * BN_VEC) {                                     \
+      const size_t OFF = row + l;                                                   \
+      BODY(bn_vec, BN_LOAD, BN_STORE, OFF, v)                                       \
+    }                                                                               \
+    for (l = L - L % BN_VEC + lid; l < L; l += wg) { /* the tail, if BN_VEC > 1 */  \
+      const size_t OFF = row + l;                                                   \
+      BODY(float, SC_LOAD, SC_STORE, OFF, s)                                        \
+    }                                                                               \
+    FLUSH                                                                           \
   }
-  sh[lid] = s;
-  tree_sum(sh, lid, wg);
-  if (lid == 0) {
+#define BN_NO_FLUSH
+#define SC_LOAD(p) (*(p))
+#define SC_STORE(v, p) (*(p) = (v))
+
+/* Forward, train or eval mode, one work-group per channel.
+ * train: batch mean and biased variance, by two passes over the data (sum((x - mean)^2)
+ *   rather than E[x^2] - mean^2, which cancels badly when |mean| >> std); the running
+ *   statistics are updated the PyTorch way, with the unbiased variance:
+ *   r = (1 - momentum) * r + momentum * stat.
+ * eval: the running statistics stand in for the batch ones.
+ * Then y = (x - mean) * invstd * gamma + beta, and mean and invstd = 1/sqrt(var + eps)
+ * are kept for the backward. */
+#define BN_SUM(T, LD, ST, OFF, A) A##r0 += LD(x + OFF);
+#define BN_SQDEV(T, LD, ST, OFF, A) { const T d = LD(x + OFF) - m; A##r0 += d * d; }
+#define BN_FLUSH1 vacc += vr0; sacc += sr0;
+#define BN_APPLY(T, LD, ST, OFF, A) ST((LD(x + OFF) - m) * r * g + be, y + OFF);
+__kernel void bn_forward(__global const float *x, __global float *y, int B, int C, int L,
+                         __global const float *gamma, __global const float *beta,
+                         __global float *rmean, __global float *rvar, __global float *mean,
+                         __global float *invstd, float eps, float momentum, int train,
+                         __local float *sh) {
+  const int c = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+  float m, r;
+  if (train) {
+    const int n = B * L;
+    bn_vec vacc = 0.0f;
+    float sacc = 0.0f;
+    BN_FOR_CHANNEL(BN_SUM, BN_FLUSH1)
+    sh[lid] = bn_hsum(vacc) + sacc;
+    tree_sum(sh, lid, wg);
+    m = sh[0] / (float)n;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    vacc = 0.0f;
+    sacc = 0.0f;
+    BN_FOR_CHANNEL(BN_SQDEV, BN_FLUSH1)
+    sh[lid] = bn_hsum(vacc) + sacc;
+    tree_sum(sh, lid, wg);
     const float ss = sh[0];
-    const float var = ss / (float)n;
-    mean[c] = m;
-    invstd[c] = 1.0f / sqrt(var + eps);
-    if (update) {
+    r = 1.0f / sqrt(ss / (float)n + eps);
+    if (lid == 0) {
       rmean[c] = (1.0f - momentum) * rmean[c] + momentum * m;
       rvar[c] = (1.0f - momentum) * rvar[c] + momentum * (ss / (float)(n - 1));
     }
+  } else {
+    m = rmean[c];
+    r = 1.0f / sqrt(rvar[c] + eps);
   }
-}
-
-/* Eval mode: the running statistics stand in for the batch ones. */
-__kernel void bn_eval_stats(__global const float *rmean, __global const float *rvar, int C,
-                            float eps, __global float *mean, __global float *invstd) {
-  const int c = get_global_id(0);
-  if (c >= C) return;
-  mean[c] = rmean[c];
-  invstd[c] = 1.0f / sqrt(rvar[c] + eps);
-}
-
-/* y = (x - mean) * invstd * gamma + beta, per channel. */
-__kernel void bn_apply(__global const float *x, __global const float *mean,
-                       __global const float *invstd, __global const float *gamma,
-                       __global const float *beta, __global float *y, int C, int L, int n) {
-  const int i = get_global_id(0);
-  if (i >= n) return;
-  const int c = (i / L) % C;
-  y[i] = (x[i] - mean[c]) * invstd[c] * gamma[c] + beta[c];
-}
-
-/* One work-group per channel: sums[c] = sum(dy), sums[C + c] = sum(dy * xhat) over the
- * channel's (B, L) slice. These are dbeta and dgamma, and the two terms of the
- * batch-statistics part of dx. */
-__kernel void bn_bwd_reduce(__global const float *x, __global const float *dy,
-                            __global const float *mean, __global const float *invstd, int B,
-                            int C, int L, __global float *sums, __local float *sh) {
-  const int c = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
-  const int n = B * L;
-  const float m = mean[c], r = invstd[c];
-  float sd = 0.0f, sdx = 0.0f;
-  for (int j = lid; j < n; j += wg) {
-    const float g = CH_AT(dy, j);
-    sd += g;
-    sdx += g * (CH_AT(x, j) - m) * r;
-  }
-  __local float *a = sh, *b = sh + wg;
-  a[lid] = sd;
-  b[lid] = sdx;
-  tree_sum2(a, b, lid, wg);
   if (lid == 0) {
-    sums[c] = a[0];
-    sums[C + c] = b[0];
+    mean[c] = m;
+    invstd[c] = r;
   }
+  const float g = gamma[c], be = beta[c];
+  BN_FOR_CHANNEL(BN_APPLY, BN_NO_FLUSH)
 }
 
-/* Train mode: mean and variance depend on every x of the channel, so
- *   dx = gamma * invstd * (dy - sum(dy)/N - xhat * sum(dy * xhat)/N),  N = B * L. */
-__kernel void bn_bwd_dx_train(__global const float *x, __global const float *dy,
-                              __global const float *mean, __global const float *invstd,
-                              __global const float *gamma, __global const float *sums,
-                              __global float *dx, int C, int L, int n, float inv_count) {
-  const int i = get_global_id(0);
-  if (i >= n) return;
-  const int c = (i / L) % C;
-  const float r = invstd[c];
-  const float xhat = (x[i] - mean[c]) * r;
-  dx[i] = gamma[c] * r * (dy[i] - sums[c] * inv_count - xhat * sums[C + c] * inv_count);
-}
-
-/* Eval mode: an affine map per channel. */
-__kernel void bn_bwd_dx_eval(__global const float *dy, __global const float *invstd,
-                             __global const float *gamma, __global float *dx, int C, int L,
-                             int n) {
-  const int i = get_global_id(0);
-  if (i >= n) return;
-  const int c = (i / L) % C;
-  dx[i] = dy[i] * gamma[c] * invstd[c];
+/* Backward, one work-group per channel. With want_sums, the sums
+ *   sd = sum(dy) (= dbeta) and sdx = sum(dy * xhat) (= dgamma)
+ * over the channel's (B, L) slice, written to dgamma/dbeta when want_params. With
+ * want_dx:
+ *   train: the batch statistics depend on every x of the channel, so
+ *          dx = gamma * invstd * (dy - sd/N - xhat * sdx/N),  N = B * L;
+ *   eval:  an affine map per channel, dx = dy * gamma * invstd.
+ * The host sets want_sums = want_params || (train && want_dx). */
+#define BN_BWD_SUMS(T, LD, ST, OFF, A) { const T gv = LD(dy + OFF); A##r0 += gv; A##r1 += gv * (LD(x + OFF) - m) * r; }
+#define BN_FLUSH2 vsd += vr0; ssd += sr0; vsdx += vr1; ssdx += sr1;
+#define BN_DX_TRAIN(T, LD, ST, OFF, A) ST(gr * (LD(dy + OFF) - a - (LD(x + OFF) - m) * r * q), dx + OFF);
+#define BN_DX_EVAL(T, LD, ST, OFF, A) ST(LD(dy + OFF) * gr, dx + OFF);
+__kernel void bn_backward(__global const float *x, __global const float *dy, __global float *dx,
+                          int B, int C, int L, __global const float *gamma,
+                          __global const float *mean, __global const float *invstd,
+                          __global float *dgamma, __global float *dbeta, int train, int want_dx,
+                          int want_sums, int want_params, float inv_count, __local float *sh) {
+  const int c = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
+  const float m = mean[c], r = invstd[c];
+  float sum_d = 0.0f, sum_dx = 0.0f;
+  if (want_sums) {
+    bn_vec vsd = 0.0f, vsdx = 0.0f;
+    float ssd = 0.0f, ssdx = 0.0f;
+    BN_FOR_CHANNEL(BN_BWD_SUMS, BN_FLUSH2)
+    __local float *sa = sh, *sb = sh + wg;
+    sa[lid] = bn_hsum(vsd) + ssd;
+    sb[lid] = bn_hsum(vsdx) + ssdx;
+    tree_sum2(sa, sb, lid, wg);
+    sum_d = sa[0];
+    sum_dx = sb[0];
+    if (want_params && lid == 0) {
+      dbeta[c] = sum_d;
+      dgamma[c] = sum_dx;
+    }
+  }
+  if (!want_dx) return;
+  const float gr = gamma[c] * r;
+  if (train) {
+    const float a = sum_d * inv_count, q = sum_dx * inv_count;
+    BN_FOR_CHANNEL(BN_DX_TRAIN, BN_NO_FLUSH)
+  } else {
+    BN_FOR_CHANNEL(BN_DX_EVAL, BN_NO_FLUSH)
+  }
 }
 
 /* ---- layernorm ---------------------------------------------------------------------- */

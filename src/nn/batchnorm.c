@@ -5,8 +5,10 @@
  *
  * Params: gamma (init 1), beta (init 0), both trainable without weight decay; rmean
  * (init 0) and rvar (init 1), buffers (trainable 0) saved in checkpoints.
- * Saved: [0] mean (C), [1] invstd (C) of the latest forward (batch or running, by mode),
- * [2] the backward's per-channel sums (2C).
+ * Saved: [0] mean (C), [1] invstd (C) of the latest forward (batch or running, by mode).
+ *
+ * Kernels (cl/norm.cl): bn_forward and bn_backward, one launch each, a work-group per
+ * channel doing the statistics and the elementwise pass over the channel's data.
  *
  * No DeepLIFT rule: in eval mode (the mode explainers run in) the layer is affine per
  * channel, so its backward is already exact for DeepLIFT. */
@@ -19,17 +21,20 @@ typedef struct bn_cfg {
   int have_forward;
 } bn_cfg;
 
-enum { S_MEAN = 0, S_INVSTD = 1, S_SUMS = 2 };
+enum { S_MEAN = 0, S_INVSTD = 1 };
 
-/* Largest power of two <= min(256, what the kernel allows): the tree reductions need a
- * power of two, and 256 keeps local memory small on every device. */
-static size_t reduce_wg(dnacl_ctx *ctx, cl_kernel k) {
+/* Local size of the per-channel kernels (cl/norm.cl explains the split). CPU: one
+ * work-item per channel, which walks the rows with vector loads. GPU: a power of two <= 256
+ * (the tree reduction needs a power of two), no wider than the row, since work-item lid
+ * takes elements lid, lid + wg, ... of each row and any beyond L would idle. */
+static size_t channel_wg(dnacl_ctx *ctx, cl_kernel k, int L) {
+  if (ctx->is_cpu) return 1;
   size_t kmax = 0;
   if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
                                NULL) != CL_SUCCESS || kmax == 0)
     kmax = ctx->max_wg ? ctx->max_wg : 1;
   size_t wg = 1;
-  while (wg * 2 <= kmax && wg * 2 <= 256) wg *= 2;
+  while (wg * 2 <= kmax && wg * 2 <= 256 && wg < (size_t)L) wg *= 2;
   return wg;
 }
 
@@ -72,24 +77,15 @@ static dnacl_status bn_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tenso
   DNACL_TRY(dnacl_layer_scratch(l, ctx, S_INVSTD, 1, cshape));
   dnacl_param *gamma = dnacl_layer_param(l, "gamma"), *beta = dnacl_layer_param(l, "beta");
   dnacl_param *rmean = dnacl_layer_param(l, "rmean"), *rvar = dnacl_layer_param(l, "rvar");
-  cl_mem mean = l->saved[S_MEAN].buf, invstd = l->saved[S_INVSTD].buf;
+  /* One launch: statistics (batch or running) and the normalisation, a work-group per
+   * channel. */
   cl_kernel k;
-  if (train) {
-    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_stats", &k));
-    size_t wg = reduce_wg(ctx, k), g = (size_t)C * wg;
-    DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "miiiffimmmml", x->buf, B, C, L, (double)cfg->eps,
-                        (double)cfg->momentum, 1, mean, invstd, rmean->value.buf, rvar->value.buf,
-                        (int)wg));
-  } else {
-    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_eval_stats", &k));
-    size_t g = (size_t)C;
-    DNACL_TRY(dnacl_run(ctx, k, 1, &g, NULL, "mmifmm", rmean->value.buf, rvar->value.buf, C,
-                        (double)cfg->eps, mean, invstd));
-  }
-  DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_apply", &k));
-  size_t n = x->n;
-  DNACL_TRY(dnacl_run(ctx, k, 1, &n, NULL, "mmmmmmiii", x->buf, mean, invstd, gamma->value.buf,
-                      beta->value.buf, y->buf, C, L, (int)x->n));
+  DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_forward", &k));
+  size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
+  DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmiiimmmmmmffil", x->buf, y->buf, B, C, L,
+                      gamma->value.buf, beta->value.buf, rmean->value.buf, rvar->value.buf,
+                      l->saved[S_MEAN].buf, l->saved[S_INVSTD].buf, (double)cfg->eps,
+                      (double)cfg->momentum, train, (int)wg));
   cfg->last_train = train;
   cfg->have_forward = 1;
   return DNACL_OK;
@@ -108,40 +104,23 @@ static dnacl_status bn_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tens
     return dnacl_fail(DNACL_ERR_SHAPE, "batchnorm %s: dy/dx do not match the input's %zu elements",
                       l->name, x->n);
   dnacl_param *gamma = dnacl_layer_param(l, "gamma"), *beta = dnacl_layer_param(l, "beta");
-  cl_mem mean = l->saved[S_MEAN].buf, invstd = l->saved[S_INVSTD].buf;
   const int train = cfg->last_train;
-  cl_kernel k;
-  size_t n = x->n;
   /* The per-channel sums are needed for the parameter gradients, and in train mode for dx
-   * as well (the batch statistics depend on every input). */
-  if (param_grads || (train && dx)) {
-    int sshape[1] = {2 * C};
-    DNACL_TRY(dnacl_layer_scratch(l, ctx, S_SUMS, 1, sshape));
-    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_bwd_reduce", &k));
-    size_t wg = reduce_wg(ctx, k), g = (size_t)C * wg;
-    DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmmmiiiml", x->buf, dy->buf, mean, invstd, B, C, L,
-                        l->saved[S_SUMS].buf, (int)(2 * wg)));
-  }
-  if (dx) {
-    if (train) {
-      DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_bwd_dx_train", &k));
-      DNACL_TRY(dnacl_run(ctx, k, 1, &n, NULL, "mmmmmmmiiif", x->buf, dy->buf, mean, invstd,
-                          gamma->value.buf, l->saved[S_SUMS].buf, dx->buf, C, L, (int)n,
-                          1.0 / ((double)B * L)));
-    } else {
-      DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_bwd_dx_eval", &k));
-      DNACL_TRY(dnacl_run(ctx, k, 1, &n, NULL, "mmmmiii", dy->buf, invstd, gamma->value.buf,
-                          dx->buf, C, L, (int)n));
-    }
-  }
-  if (param_grads) {
-    /* sums = [sum(dy) | sum(dy * xhat)] = [dbeta | dgamma]. */
-    const size_t cb = (size_t)C * sizeof(float);
-    DNACL_CL(clEnqueueCopyBuffer(ctx->queue, l->saved[S_SUMS].buf, beta->grad.buf, 0, 0, cb, 0,
-                                 NULL, NULL));
-    DNACL_CL(clEnqueueCopyBuffer(ctx->queue, l->saved[S_SUMS].buf, gamma->grad.buf, cb, 0, cb, 0,
-                                 NULL, NULL));
-  }
+   * as well (the batch statistics depend on every input). One launch does the sums, the
+   * parameter gradients and dx. Unused buffer arguments get a valid buffer (never
+   * touched). */
+  const int want_dx = dx != NULL, want_sums = param_grads || (train && want_dx);
+  if (!want_dx && !param_grads) return DNACL_OK;
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_backward", &k));
+  size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
+  cl_mem dgamma = param_grads ? gamma->grad.buf : l->saved[S_MEAN].buf;
+  cl_mem dbeta = param_grads ? beta->grad.buf : l->saved[S_MEAN].buf;
+  DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmmiiimmmmmiiiifl", x->buf, dy->buf,
+                      want_dx ? dx->buf : dy->buf, B, C, L, gamma->value.buf,
+                      l->saved[S_MEAN].buf, l->saved[S_INVSTD].buf, dgamma, dbeta, train,
+                      want_dx, want_sums, param_grads ? 1 : 0, 1.0 / ((double)B * L),
+                      (int)(2 * wg)));
   return DNACL_OK;
 }
 

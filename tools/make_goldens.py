@@ -455,7 +455,11 @@ def generate():
     wanted = {file_name(c) for c in CASES}
     for f in os.listdir(OUT):
         if f.endswith(".safetensors") and f not in wanted and ONLY is None:
-            os.remove(os.path.join(OUT, f))
+            # Only stale files of this generator go: other tools (explain, checkpoint
+            # goldens) keep their own files in the same folder.
+            _, meta = dnacl_ref.load_safetensors(os.path.join(OUT, f))
+            if meta.get("generator") == "tools/make_goldens.py":
+                os.remove(os.path.join(OUT, f))
     index = []
     for c in CASES:
         out, extra_meta = run_compute(c, c["inputs"], torch.float64)

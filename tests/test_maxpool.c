@@ -1,12 +1,57 @@
 /* Max pooling: goldens (tests/golden/maxpool_*, incl. overlapping windows), ties routed to
- * the first maximum, shape errors, finite differences, the DeepLIFT "max" rule, and
- * determinism of the overlapping-window backward. */
+ * the first maximum, shape errors, finite differences, determinism of the overlapping-window
+ * backward, and the DeepLIFT/DeepSHAP rule of SHAP and captum (backward_rescale) against a
+ * host reference, with its completeness. */
 #include "harness.h"
 #include "nn/layer.h"
 
 static const char *const CASES[] = {"maxpool_b5_c31_l33_w2_s2", "maxpool_b1_c64_l50_w4_s4",
                                     "maxpool_b5_c4_l37_w3_s2", "maxpool_b33_c4_l9_w3_s3"};
 #define N_CASES 4
+
+/* ---- DeepLIFT rule, host reference ----------------------------------------------------
+ * Per window o of a row: y = x[a], yref = xref[b] (a, b the first maxima), cross =
+ * max(y, yref); dy[o] (cross - yref) is routed to a and dy[o] (y - cross) to b, summed over
+ * windows; dx[l] = share[l] / (x[l] - xref[l]), 0 where |x[l] - xref[l]| < 1e-7 (the
+ * difference taken in float, as the kernel does). Shares in double. *lost (may be NULL),
+ * per row: the shares routed to elements whose multiplier is zeroed.
+ *
+ * Tolerances against the kernel: it computes the shares and the quotient in float, so each
+ * multiplier is within a few float roundings of the host's; the multipliers are bounded by
+ * the sum of |dy| over the windows covering the element (a share never exceeds
+ * |dy| |x - xref|), here <= 3 * 2: atol 1e-5, rtol 1e-5. */
+#define RESCALE_ATOL 1e-5
+#define RESCALE_RTOL 1e-5
+
+static int first_argmax(const float *row, int start, int W) {
+  int best = start;
+  for (int k = 1; k < W; k++)
+    if (row[start + k] > row[best] || isnan(row[start + k])) best = start + k;
+  return best;
+}
+
+static void rescale_host(int W, int S, int rows, int L, int lout, const float *x, const float *xr,
+                         const float *dy, float *dx, double *lost) {
+  double *share = malloc((size_t)L * sizeof *share);
+  for (int r = 0; r < rows; r++) {
+    const float *xrow = x + (size_t)r * L, *rrow = xr + (size_t)r * L;
+    for (int i = 0; i < L; i++) share[i] = 0;
+    for (int o = 0; o < lout; o++) {
+      int a = first_argmax(xrow, o * S, W), b = first_argmax(rrow, o * S, W);
+      double y = xrow[a], yref = rrow[b], cross = fmax(y, yref), g = dy[(size_t)r * lout + o];
+      share[a] += g * (cross - yref);
+      share[b] += g * (y - cross);
+    }
+    if (lost) lost[r] = 0;
+    for (int i = 0; i < L; i++) {
+      float d = xrow[i] - rrow[i];
+      int tiny = fabsf(d) < 1e-7f;
+      dx[(size_t)r * L + i] = tiny ? 0.0f : (float)(share[i] / d);
+      if (tiny && lost) lost[r] += share[i];
+    }
+  }
+  free(share);
+}
 
 /* Forward picks one input value: exact. Backward adds at most ceil(W/S) = 2 upstream
  * gradients per element in these cases; the float32 sum of two floats is the correctly
@@ -35,18 +80,29 @@ static void test_golden(dnacl_ctx *ctx, const char *name, double *worst_y, doubl
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
   snprintf(label, sizeof label, "%s backward", name);
   *worst_dx = compare_golden(ctx, label, &dx, &g, "dx", 0, 0);
-  /* The DeepLIFT "max" rule is the gradient through the actual input's argmax, whatever the
-   * reference: with a reference of zeros it must equal backward. */
+  /* The DeepLIFT rule on the golden's input and upstream gradient, against a reference
+   * built from the same values (each row's reversal), by the host reference below. */
+  CHECK(l->ops->backward_rescale != NULL, "maxpool has a DeepLIFT rule");
+  const dnacl_st_tensor *xg = golden_get(&g, "x"), *dyg = golden_get(&g, "dy");
+  const int L = x.shape[2], rows = x.shape[0] * x.shape[1], lout = out.d[2];
+  float *xrh = malloc(x.n * sizeof *xrh), *want = malloc(x.n * sizeof *want);
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < L; i++) xrh[(size_t)r * L + i] = xg->data[(size_t)r * L + L - 1 - i];
+  rescale_host(W, S, rows, L, lout, xg->data, xrh, dyg->data, want, NULL);
   dnacl_tensor xr, yr;
   OK(dnacl_tensor_alloc(ctx, &xr, x.ndim, x.shape));
   OK(dnacl_tensor_alloc(ctx, &yr, y.ndim, y.shape));
-  OK(dnacl_tensor_fill(ctx, &xr, 0.0f));
+  OK(dnacl_tensor_write(ctx, &xr, xrh));
   OK(l->ops->forward(l, ctx, &xr, &yr, 0));
-  CHECK(l->ops->backward_rescale != NULL, "maxpool has a DeepLIFT rule");
+  OK(l->ops->forward(l, ctx, &x, &y, 0));
   OK(dnacl_tensor_fill(ctx, &dx, NAN));
   OK(l->ops->backward_rescale(l, ctx, &x, &xr, &y, &yr, &dy, &dx));
-  snprintf(label, sizeof label, "%s DeepLIFT max rule", name);
-  compare_golden(ctx, label, &dx, &g, "dx", 0, 0);
+  float *got = read_host(ctx, &dx);
+  snprintf(label, sizeof label, "%s DeepLIFT rule", name);
+  compare_host(label, got, want, x.n, RESCALE_ATOL, RESCALE_RTOL);
+  free(got);
+  free(want);
+  free(xrh);
   dnacl_tensor *ts[] = {&x, &dy, &y, &dx, &xr, &yr};
   for (int i = 0; i < 6; i++) dnacl_tensor_free(ts[i]);
   dnacl_layer_free(l);
@@ -221,6 +277,186 @@ static void test_fd(dnacl_ctx *ctx) {
   dnacl_layer_free(u.l);
 }
 
+/* backward_rescale on host data: forwards x and xref (as the explainers do), fills dx with
+ * NaN first so an element left unwritten fails, and returns the multipliers (malloc'ed). */
+static float *rescale_dev(dnacl_ctx *ctx, int W, int S, int B, int C, int L, const float *xh,
+                          const float *xrh, const float *dyh) {
+  dnacl_layer *l;
+  OK(dnacl_maxpool_new(ctx, "poolrescale", W, S, &l));
+  dnacl_tensor x, xr, y, yr, dy, dx;
+  OK(dnacl_tensor_new(ctx, &x, B, C, L));
+  OK(dnacl_tensor_new(ctx, &xr, B, C, L));
+  OK(dnacl_tensor_new(ctx, &dx, B, C, L));
+  dnacl_shape in = dnacl_tensor_shape(&x), out;
+  OK(l->ops->infer(l, &in, &out));
+  OK(dnacl_tensor_alloc(ctx, &y, 3, out.d));
+  OK(dnacl_tensor_alloc(ctx, &yr, 3, out.d));
+  OK(dnacl_tensor_alloc(ctx, &dy, 3, out.d));
+  OK(dnacl_tensor_write(ctx, &x, xh));
+  OK(dnacl_tensor_write(ctx, &xr, xrh));
+  OK(dnacl_tensor_write(ctx, &dy, dyh));
+  OK(l->ops->forward(l, ctx, &xr, &yr, 0));
+  OK(l->ops->forward(l, ctx, &x, &y, 0));
+  OK(dnacl_tensor_fill(ctx, &dx, NAN));
+  OK(l->ops->backward_rescale(l, ctx, &x, &xr, &y, &yr, &dy, &dx));
+  float *dxh = read_host(ctx, &dx);
+  dnacl_tensor *ts[] = {&x, &xr, &y, &yr, &dy, &dx};
+  for (int i = 0; i < 6; i++) dnacl_tensor_free(ts[i]);
+  dnacl_layer_free(l);
+  return dxh;
+}
+
+/* Per row: sum_l dx (x - xref) against sum_o dy (y - yref) (minus *lost, the shares the
+ * 1e-7 threshold drops), in double. The float multipliers carry a relative error of a few
+ * 1e-7 each, so the tolerance is 1e-6 of sum |dy (y - yref)| plus 1e-6 of the lost
+ * shares' own scale. Returns the worst gap. */
+static double completeness(const char *label, int W, int S, int rows, int L, int lout,
+                           const float *x, const float *xr, const float *dy, const float *dx,
+                           const double *lost) {
+  double worst = 0;
+  int bad = 0;
+  for (int r = 0; r < rows; r++) {
+    const float *xrow = x + (size_t)r * L, *rrow = xr + (size_t)r * L;
+    double lhs = 0, rhs = 0, scale = 0;
+    for (int i = 0; i < L; i++) lhs += (double)dx[(size_t)r * L + i] * ((double)xrow[i] - rrow[i]);
+    for (int o = 0; o < lout; o++) {
+      double t = (double)dy[(size_t)r * lout + o] *
+                 ((double)xrow[first_argmax(xrow, o * S, W)] - rrow[first_argmax(rrow, o * S, W)]);
+      rhs += t;
+      scale += fabs(t);
+    }
+    double gap = fabs(lhs - (rhs - (lost ? lost[r] : 0)));
+    if (gap > worst) worst = gap;
+    if (!(gap <= 1e-6 * scale + 1e-9)) bad++;
+  }
+  printf("  %-40s completeness: worst |sum dx dxin - sum dy dyout| %.3g%s\n", label, worst,
+         bad ? "  FAILED" : "");
+  CHECK(bad == 0, "%s: completeness fails in %d of %d rows (worst %.3g)", label, bad, rows, worst);
+  return worst;
+}
+
+static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static double rng_unit(void) { /* xorshift64*, in [0, 1) */
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  return (double)((rng_state * 0x2545F4914F6CDD1Dull) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Random x / xref in three regimes, overlapping and non-overlapping windows (with gaps,
+ * a tail no window covers, and a window as long as the row): the kernel against the host
+ * reference, completeness, and the same bits on a second call. Regimes: continuous values
+ * (argmaxes of x and xref mostly differ, no ties); values on a 0.5 grid (ties in most
+ * windows, so the first-maximum rule matters, and many x == xref elements, whose
+ * multiplier is 0 and whose share is exactly 0); xref = x except for a perturbed third
+ * (argmaxes often shared, a and b the same element). */
+static void test_rescale_random(dnacl_ctx *ctx) {
+  static const int cfg[][5] = {/* W, S, B, C, L */
+                               {2, 2, 3, 5, 37}, {4, 4, 2, 3, 50}, {3, 3, 4, 2, 9},
+                               {2, 4, 3, 2, 23}, {3, 2, 3, 5, 37}, {5, 2, 2, 3, 23},
+                               {3, 1, 2, 4, 20}, {7, 1, 2, 3, 7},  {19, 4, 2, 2, 64}};
+  const int n_cfg = (int)(sizeof cfg / sizeof *cfg);
+  double worst_gap = 0;
+  for (int c = 0; c < n_cfg; c++)
+    for (int mode = 0; mode < 3; mode++) {
+      const int W = cfg[c][0], S = cfg[c][1], B = cfg[c][2], C = cfg[c][3], L = cfg[c][4];
+      const int rows = B * C, lout = (L - W) / S + 1;
+      const size_t n = (size_t)rows * L, nout = (size_t)rows * lout;
+      float *x = malloc(n * sizeof *x), *xr = malloc(n * sizeof *xr), *dy = malloc(nout * sizeof *dy);
+      float *want = malloc(n * sizeof *want);
+      double *lost = malloc((size_t)rows * sizeof *lost);
+      for (size_t i = 0; i < n; i++) {
+        if (mode == 0) {
+          x[i] = (float)(6 * rng_unit() - 3);
+          xr[i] = (float)(6 * rng_unit() - 3);
+        } else if (mode == 1) {
+          x[i] = (float)(0.5 * floor(9 * rng_unit()) - 2);
+          xr[i] = (float)(0.5 * floor(9 * rng_unit()) - 2);
+        } else {
+          x[i] = (float)(4 * rng_unit() - 2);
+          xr[i] = rng_unit() < 1.0 / 3 ? (float)(4 * rng_unit() - 2) : x[i];
+        }
+      }
+      for (size_t o = 0; o < nout; o++) dy[o] = (float)(4 * rng_unit() - 2);
+      rescale_host(W, S, rows, L, lout, x, xr, dy, want, lost);
+      float *got = rescale_dev(ctx, W, S, B, C, L, x, xr, dy);
+      char label[96];
+      snprintf(label, sizeof label, "rescale W%d S%d L%d %s", W, S, L,
+               mode == 0 ? "continuous" : mode == 1 ? "grid (ties)" : "xref ~ x");
+      compare_host(label, got, want, n, RESCALE_ATOL, RESCALE_RTOL);
+      double lost_max = 0;
+      for (int r = 0; r < rows; r++) lost_max = fmax(lost_max, fabs(lost[r]));
+      CHECK(lost_max == 0, "%s: no element here has 0 < |x - xref| < 1e-7, yet %.3g is lost", label,
+            lost_max);
+      worst_gap = fmax(worst_gap, completeness(label, W, S, rows, L, lout, x, xr, dy, got, NULL));
+      float *again = rescale_dev(ctx, W, S, B, C, L, x, xr, dy);
+      CHECK(!memcmp(got, again, n * sizeof *got), "%s: a second call gives other bits", label);
+      /* Against itself every difference is 0: no multiplier anywhere. */
+      float *self = rescale_dev(ctx, W, S, B, C, L, x, x, dy);
+      int nonzero = 0;
+      for (size_t i = 0; i < n; i++) nonzero += self[i] != 0.0f;
+      CHECK(nonzero == 0, "%s: %d nonzero multipliers with xref == x", label, nonzero);
+      free(self);
+      free(again);
+      free(got);
+      free(want);
+      free(lost);
+      free(x);
+      free(xr);
+      free(dy);
+    }
+  printf("  rescale, %d window/stride cases x 3 regimes: worst completeness gap %.3g\n", n_cfg,
+         worst_gap);
+}
+
+/* Small cases worked by hand, the reference's argmax winning as well as the input's. */
+static void test_rescale_hand(dnacl_ctx *ctx) {
+  /* W3 S3. Window 0: y = 4 (at 1), yref = 5 (at 0), cross 5: the input's argmax gets
+   * 2 (5 - 5) = 0, the reference's 2 (4 - 5) = -2, over x - xref = 1 - 5: 0.5. Window 1:
+   * y = 3 (at 5), yref = 2 (at 4), cross 3: 3 (3 - 2) = 3 to element 5, over 3 - 1: 1.5;
+   * 0 to element 4. The trailing element 6 is in no window. Sum dx (x - xref) =
+   * 0.5 (-4) + 1.5 (2) = 1 = 2 (4 - 5) + 3 (3 - 2). */
+  const float x1[7] = {1, 4, 2, 0, 0, 3, 8}, r1[7] = {5, 0, 1, 0, 2, 1, 0}, dy1[2] = {2, 3};
+  const float want1[7] = {0.5f, 0, 0, 0, 0, 1.5f, 0};
+  float *dx = rescale_dev(ctx, 3, 3, 1, 1, 7, x1, r1, dy1);
+  compare_host("rescale by hand, W3 S3", dx, want1, 7, 0, 1e-7);
+  free(dx);
+  /* W3 S1 on 5, overlapping: the 9 is the maximum of all three windows. As the input's
+   * argmax it gets 1 (9 - 2) + 2 (9 - 0) + 4 (9 - 5) = 41, over 9 - 0. With input and
+   * reference swapped it is the reference's argmax and gets 1 (2 - 9) + 2 (0 - 9) +
+   * 4 (5 - 9) = -41, over 0 - 9: the same 41/9, and nothing anywhere else. */
+  const float a[5] = {0, 1, 9, 1, 0}, b[5] = {2, 0, 0, 0, 5}, dy2[3] = {1, 2, 4};
+  const float want2[5] = {0, 0, 41.0f / 9.0f, 0, 0};
+  dx = rescale_dev(ctx, 3, 1, 1, 1, 5, a, b, dy2);
+  compare_host("rescale by hand, W3 S1, input's max", dx, want2, 5, 0, 1e-6);
+  free(dx);
+  dx = rescale_dev(ctx, 3, 1, 1, 1, 5, b, a, dy2);
+  compare_host("rescale by hand, W3 S1, reference's max", dx, want2, 5, 0, 1e-6);
+  free(dx);
+  /* Ties in the reference: the first maximum takes the share, as in the forward. Window
+   * [3 3 1] vs reference [0 7 7]: y = 3 at 0, yref = 7 at 1 (not 2), cross 7: element 1
+   * gets 1 (3 - 7) = -4 over 3 - 7: 1. */
+  const float x3[3] = {3, 3, 1}, r3[3] = {0, 7, 7}, dy3[1] = {1}, want3[3] = {0, 1, 0};
+  dx = rescale_dev(ctx, 3, 3, 1, 1, 3, x3, r3, dy3);
+  compare_host("rescale by hand, tie in the reference", dx, want3, 3, 0, 0);
+  free(dx);
+  /* The 1e-7 threshold (SHAP's): x - xref = 1 - (1 - 2^-24) = 6e-8 at the input's argmax
+   * gives multiplier 0 and drops its share dy (y - yref) = 5 * 6e-8 (a share is never
+   * larger than dy (x - xref), so what the threshold drops is at most |dy| 1e-7 per
+   * window); the host reference reports exactly that as lost. */
+  const float x4[4] = {1.0f, 0.5f, 0.25f, 0.0f}, r4[4] = {nextafterf(1.0f, 0.0f), 0.75f, 0.0f, 0.5f};
+  const float dy4[2] = {5, 1};
+  float want4[4];
+  double lost4;
+  rescale_host(2, 2, 1, 4, 2, x4, r4, dy4, want4, &lost4);
+  dx = rescale_dev(ctx, 2, 2, 1, 1, 4, x4, r4, dy4);
+  compare_host("rescale, |x - xref| < 1e-7", dx, want4, 4, 0, 1e-6);
+  CHECK(dx[0] == 0.0f && fabs(lost4 - 5.0 * (1.0 - (double)r4[0])) < 1e-20 && lost4 <= 5e-7,
+        "tiny difference: dx[0] = %g, lost %g", dx[0], lost4);
+  completeness("rescale, |x - xref| < 1e-7", 2, 2, 1, 4, 2, x4, r4, dy4, dx, &lost4);
+  free(dx);
+}
+
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   double wy[N_CASES], wdx[N_CASES];
@@ -228,6 +464,8 @@ int main(void) {
   test_ties(ctx);
   test_shape_errors(ctx);
   test_fd(ctx);
+  test_rescale_hand(ctx);
+  test_rescale_random(ctx);
   printf("worst absolute error per golden case (forward, backward):\n");
   for (int i = 0; i < N_CASES; i++) printf("  %-28s %.3g  %.3g\n", CASES[i], wy[i], wdx[i]);
   dnacl_ctx_release(ctx);

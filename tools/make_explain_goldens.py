@@ -39,13 +39,16 @@ The DeepLIFT reference is computed layer by layer, not with hooks: both passes a
 keeping every layer's input and output; the backward walk uses the layer's vector-Jacobian
 product for linear layers (exact: they are affine in eval mode), the rescale multiplier
 (y - y_ref) / (x - x_ref) for activations, falling back to the derivative at the midpoint
-where |x - x_ref| < 1e-6 (as cl/activation.cl's act_rescale), and for maxpool the gradient
-through the argmax of the ACTUAL input (src/nn/maxpool.c's rule). With that maxpool rule,
-contributions sum exactly to f(x) - f(ref) only where every pool window's argmax is the same
-for input and reference; the all-zero reference of the exponential CNN is constant along
-the length, so there the sum is exact, while the baseline's second pool sees a reference
-that varies near the sequence ends. The delta_* tensors record the exact float64 gap so the
-C test can check it reproduces the rule, not just the contributions.
+where |x - x_ref| < 1e-6 (as cl/activation.cl's act_rescale), and for maxpool the rule of
+SHAP's DeepExplainer and captum's DeepLift (src/nn/maxpool.c, maxpool_rescale below): per
+window, with y and y_ref the maxima of input and reference and cross = max(y, y_ref), the
+share g * (cross - y_ref) goes to the argmax of the input and g * (y - cross) to the argmax
+of the reference (first maximum on ties; summed over the windows that cover an element);
+an element's multiplier is its shares over x - x_ref, 0 where |x - x_ref| < 1e-7. The shares
+of a window add up to g * (y - y_ref), and a share routed to an element with a tiny
+|x - x_ref| is itself at most that small (|share| <= g |x - x_ref|), so contributions sum to
+f(x) - f(ref) through every layer of these models, maxpool included: the delta_* tensors are
+float64 rounding (~1e-15), which the C test checks it matches to float32 accuracy.
 """
 
 import argparse
@@ -72,6 +75,7 @@ IG_STEPS, GAUSS_STEPS = 50, 16
 INIT_SEED = 20240611
 FP_STRIDE = 97
 EPS_RESCALE = 1e-6
+EPS_MAXPOOL = 1e-7  # SHAP's threshold: a multiplier of 0 below it
 
 
 def f32(a):
@@ -145,6 +149,13 @@ BASELINE_LAYOUT = [
 # ---------------------------------------------------------------------------
 
 
+def maxpool(W, S):
+    """F.max_pool1d(h, W, S) with its window and stride attached for the DeepLIFT rule."""
+    fn = lambda h: F.max_pool1d(h, W, S)  # noqa: E731
+    fn.W, fn.S = W, S
+    return fn
+
+
 def T(a):
     return torch.as_tensor(np.asarray(a), dtype=DT)
 
@@ -160,11 +171,11 @@ def baseline_layers(P):
         ("linear", lambda h: R.conv1d(h, T(P["conv1.w"]), T(P["conv1.b"]))),
         ("linear", bn_eval(P, "bn1")),
         ("act", g),
-        ("maxpool", lambda h: F.max_pool1d(h, 2, 2)),
+        ("maxpool", maxpool(2, 2)),
         ("linear", lambda h: R.conv1d(h, T(P["conv2.w"]), T(P["conv2.b"]))),
         ("act", g),
         ("linear", bn_eval(P, "bn2")),
-        ("maxpool", lambda h: F.max_pool1d(h, 2, 2)),
+        ("maxpool", maxpool(2, 2)),
         ("linear", lambda h: h.reshape(h.shape[0], -1)),
         ("linear", lambda h: F.linear(h, T(P["dense1.w"]), T(P["dense1.b"]))),
         ("act", g),
@@ -178,7 +189,7 @@ def exp_layers(P):
     return [
         ("linear", lambda h: R.conv1d(h, T(P["conv1.w"]), T(P["conv1.b"]))),
         ("act", torch.exp),
-        ("maxpool", lambda h: F.max_pool1d(h, 4, 4)),
+        ("maxpool", maxpool(4, 4)),
         ("linear", lambda h: h.reshape(h.shape[0], -1)),
         ("linear", lambda h: F.linear(h, T(P["dense1.w"]), T(P["dense1.b"]))),
     ]
@@ -206,6 +217,20 @@ def vjp(fn, h, g):
     return d
 
 
+def maxpool_rescale(fn, x, ref, g):
+    """The maxpool rule of the module docstring: input multipliers from the upstream ones g.
+    PyTorch's max_pool1d indices are the first maximum of each window, as dnacl's."""
+    y, ix = F.max_pool1d(x, fn.W, fn.S, return_indices=True)
+    yr, ir = F.max_pool1d(ref, fn.W, fn.S, return_indices=True)
+    cross = torch.max(y, yr)
+    shares = torch.zeros_like(x)
+    shares.scatter_add_(2, ix, g * (cross - yr))  # scatter_add: overlapping windows sum
+    shares.scatter_add_(2, ir, g * (y - cross))
+    d = x - ref
+    small = d.abs() < EPS_MAXPOOL
+    return torch.where(small, torch.zeros_like(d), shares / torch.where(small, torch.ones_like(d), d))
+
+
 def deeplift(layers, x, ref, target, prob=False):
     """Input multipliers of the rescale rule; see the module docstring."""
     xs, rs = [x], [ref]
@@ -225,7 +250,7 @@ def deeplift(layers, x, ref, target, prob=False):
         if kind == "linear":
             g = vjp(fn, xs[i], g)
         elif kind == "maxpool":
-            g = vjp(fn, xs[i], g)  # gradient at the actual input: the argmax of x
+            g = maxpool_rescale(fn, xs[i], rs[i], g)
         else:
             dx = xs[i] - rs[i]
             mid = (0.5 * (xs[i] + rs[i])).detach().requires_grad_(True)

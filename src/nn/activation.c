@@ -29,11 +29,22 @@ const char *dnacl_act_name(dnacl_act a) {
   return (int)a >= 0 && a < DNACL_ACT_COUNT ? act_names[a] : "unknown";
 }
 
+/* Elements per work-item (cl/activation.cl): a float16 on CPUs, whose vector units PoCL
+ * reaches through the float16 overloads of exp, erfc, ...; one float on GPUs. */
+static int act_vec(const dnacl_ctx *ctx) { return ctx->is_cpu ? 16 : 1; }
+
 static dnacl_status act_kernel(dnacl_ctx *ctx, const dnacl_layer *l, const char *name,
                                cl_kernel *k) {
-  char opts[32];
-  snprintf(opts, sizeof opts, "-DACT=%d", (int)((const act_cfg *)l->cfg)->act);
+  char opts[48];
+  snprintf(opts, sizeof opts, "-DACT=%d -DACT_VEC=%d", (int)((const act_cfg *)l->cfg)->act,
+           act_vec(ctx));
   return dnacl_kernel(ctx, "activation", opts, name, k);
+}
+
+/* The global size for n elements: one work-item per act_vec elements. */
+static size_t act_global(const dnacl_ctx *ctx, size_t n) {
+  const size_t v = (size_t)act_vec(ctx);
+  return (n + v - 1) / v;
 }
 
 /* Every tensor an elementwise kernel touches must have x's element count. */
@@ -62,7 +73,7 @@ static dnacl_status act_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tens
     return y->buf == x->buf ? DNACL_OK : dnacl_tensor_copy(ctx, y, x);
   cl_kernel k;
   DNACL_TRY(act_kernel(ctx, l, "act_forward", &k));
-  size_t g = x->n;
+  size_t g = act_global(ctx, x->n);
   return dnacl_run(ctx, k, 1, &g, NULL, "mmi", x->buf, y->buf, (int)x->n);
 }
 
@@ -78,7 +89,7 @@ static dnacl_status act_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_ten
     return dx->buf == dy->buf ? DNACL_OK : dnacl_tensor_copy(ctx, dx, dy);
   cl_kernel k;
   DNACL_TRY(act_kernel(ctx, l, "act_backward", &k));
-  size_t g = x->n;
+  size_t g = act_global(ctx, x->n);
   return dnacl_run(ctx, k, 1, &g, NULL, "mmmi", x->buf, dy->buf, dx->buf, (int)x->n);
 }
 
@@ -93,7 +104,7 @@ static dnacl_status act_backward_rescale(dnacl_layer *l, dnacl_ctx *ctx, const d
   DNACL_TRY(same_count(l, "input gradient", x, dx));
   cl_kernel k;
   DNACL_TRY(act_kernel(ctx, l, "act_rescale", &k));
-  size_t g = x->n;
+  size_t g = act_global(ctx, x->n);
   return dnacl_run(ctx, k, 1, &g, NULL, "mmmmmmi", x->buf, xref->buf, y->buf, yref->buf, dy->buf,
                    dx->buf, (int)x->n);
 }

@@ -149,26 +149,53 @@ run sweep "$TMP/div.yaml" --out "$TMP/div"
 run sweep "$TMP/div.yaml" --out "$TMP/div" --retry-failed
 [ $rc -eq 1 ] && has '^1 cell\(s\) run' "$TMP/out" && pass "--retry-failed runs it again" || fail "--retry-failed: exit $rc"
 
-# ---- Koo's tasks, small: as far as this build's evaluations go ---------------------------------
-# A sweep whose evaluation is not in this build is refused by name; the rest of it (the
-# simulated data, the models, classification) is then run from a copy without it.
+# ---- Koo's tasks, small, with their interpretability evaluations -----------------------------
+# col NAME FILE: the 1-based column of NAME in a TSV header
+col() { head -1 "$2" | tr '\t' '\n' | grep -nx -- "$1" | cut -d: -f1; }
+# in01 FILE COLUMN...: every row's value of each column is a number in [0, 1]
+in01() { f=$1; shift; for c in "$@"; do k=$(col "$c" "$f"); [ -n "$k" ] || return 1
+  awk -F'\t' -v k="$k" 'NR > 1 && !($k >= 0 && $k <= 1 && $k != "nan") { bad = 1 } END { exit bad }' "$f" || return 1; done; }
 for t in koo_task1_small koo_task3_small; do
   f=$SW/$t.yaml
   run sweep "$f" --dry-run
   if [ $rc -eq 0 ]; then
     run sweep "$f" --out "$TMP/$t"
-    [ $rc -eq 0 ] && pass "$t: whole sweep" || { fail "$t: exit $rc"; tail -5 "$TMP/err"; }
+    [ $rc -eq 0 ] && pass "$t: exit 0" || { fail "$t: exit $rc"; tail -5 "$TMP/err"; }
   else
+    # An evaluation not in this build is refused by name; run the rest from a copy without it.
     has "evaluation '(filter_match|attribution)' is not available in this build" "$TMP/err" && \
       pass "$t: the missing evaluation named: $(grep -o "evaluation '[a-z_]*'" "$TMP/err")" || { fail "$t: $(head -1 "$TMP/err")"; continue; }
     sed -e "s#\.\./\.\./\.\./#$PWD/#g" -e '/- filter_match/d' -e '/- attribution/d' "$f" >"$TMP/$t.yaml"
     run sweep "$TMP/$t.yaml" --out "$TMP/$t"
     [ $rc -eq 0 ] && pass "$t without it: exit 0" || { fail "$t without it: exit $rc"; tail -5 "$TMP/err"; }
   fi
+  R=$TMP/$t/results.tsv
   [ -s "$TMP/$t/data.h5" ] && pass "$t: data simulated into DIR/data.h5" || fail "$t: no data.h5"
-  n=$(awk -F'\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "status") c = i; next } $c == "ok"' "$TMP/$t/results.tsv" | wc -l)
+  n=$(awk -F'\t' -v c="$(col status "$R")" 'NR > 1 && $c == "ok"' "$R" | wc -l)
   [ "$n" -ge 4 ] && pass "$t: $n cells ok" || fail "$t: $n ok cells"
+  in01 "$R" test_auroc test_aupr && pass "$t: test AUROC/AUPR in [0,1]" || fail "$t: test metrics"
 done
+R=$TMP/koo_task1_small/results.tsv
+if [ -n "$(col filter_match_truth "$R")" ]; then
+  in01 "$R" filter_match_truth filter_match_planted filter_match_truth_any filter_match_db \
+    && pass "koo_task1_small: four filter-match fractions in [0,1]" || fail "filter match columns"
+  fm="$TMP/koo_task1_small/runs/model=cnn_deep,activation=exponential/filter_match.tsv"
+  [ "$(grep -c '^[0-9]' "$fm")" -eq 32 ] && has 'ground-truth motifs in the database: 12 of 12' "$fm" \
+    && pass "filter_match.tsv: 32 filters, the 12 task motifs in JASPAR" || fail "filter_match.tsv"
+fi
+R=$TMP/koo_task3_small/results.tsv
+if [ -n "$(col attr_saliency_auroc "$R")" ]; then
+  in01 "$R" attr_saliency_auroc attr_saliency_aupr attr_ism_auroc attr_ism_aupr attr_ig_auroc attr_ig_aupr \
+    attr_deepshap_auroc attr_deepshap_aupr && pass "koo_task3_small: attribution AUROC/AUPR of 4 methods in [0,1]" || fail "attribution columns"
+  at="$TMP/koo_task3_small/runs/model=cnn_dist,activation=exponential/attribution.tsv"
+  has '^# 20 positive test sequences considered' "$at" && [ "$(grep -cE '^(saliency|ism|ig|deepshap)	20	' "$at")" -eq 4 ] \
+    && pass "attribution.tsv: 4 methods on 20 sequences" || { fail "attribution.tsv"; cat "$at"; }
+  # Attribution needs ground truth: the ZBED2 file has none.
+  printf 'data: %s/data/ZBED2_400_h3k27ac.h5\nmodels: [%s/yaml/models/cnn_local.yaml]\ntrain: {steps: 2}\nevaluate:\n  - attribution: {methods: [saliency], n: 5}\n' "$PWD" "$PWD" >"$TMP/notruth.yaml"
+  run sweep "$TMP/notruth.yaml" --out "$TMP/notruth"
+  [ $rc -eq 1 ] && has "notruth.yaml:5:5: evaluation 'attribution' needs the ground truth of simulated data" "$TMP/err" \
+    && [ ! -e "$TMP/notruth/results.tsv" ] && pass "attribution on data without ground truth: refused before training" || { fail "no truth: exit $rc"; cat "$TMP/err"; }
+fi
 
 echo "$failures failure(s)"
 [ $failures -eq 0 ]

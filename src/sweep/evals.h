@@ -7,6 +7,8 @@
 #ifndef DNACL_SWEEP_EVALS_H
 #define DNACL_SWEEP_EVALS_H
 
+#include <stdio.h>
+
 #include "io/seqdata.h"
 #include "nn/model.h"
 #include "sweep/sweep.h"
@@ -15,9 +17,12 @@ typedef struct dnacl_eval_env {
   dnacl_ctx *ctx;
   dnacl_model *model;          /* the cell's best checkpoint */
   const dnacl_seqset *test;    /* test sequences, loaded as training loaded its data */
-  const char *data_path;       /* the data file (ground truth of simulated data) */
+  const char *test_path;       /* the file and split they came from */
+  const char *test_split;      /* "test", or NULL for a whole file */
+  const char *truth_path;      /* test_path when it holds dnacl simulate's ground truth, else NULL */
   const char *run_dir;         /* the cell's run directory: evaluations may write files */
   const dnacl_sweep *sw;
+  FILE *log;                   /* notes for the user (a method refused), may be NULL */
 } dnacl_eval_env;
 
 typedef struct dnacl_eval_def {
@@ -25,6 +30,7 @@ typedef struct dnacl_eval_def {
   const char *what;            /* one line for messages and the README */
   const char *waiting;         /* NULL: available; else why it is not yet */
   int needs_test;              /* reads env->test */
+  int needs_truth;             /* 0 no; 1 uses it when the data has it; 2 requires it */
   /* Read the options (opts is NULL when the entry is the bare name) into e. */
   dnacl_status (*parse)(const dnacl_sweep *sw, const dnacl_ydoc *d, const dnacl_ynode *key,
                         const dnacl_ynode *opts, dnacl_sweep_eval *e);

@@ -260,22 +260,63 @@ static dnacl_status prepare_data(const dnacl_sweep *sw, const char *dir, FILE *l
   return DNACL_OK;
 }
 
-static dnacl_status load_test(const dnacl_sweep *sw, const char *data_path, dnacl_seqset *test) {
+/* The test split the evaluations score on: data.test, else the data's own test split.
+ * *path and *split say where it came from (the ground truth is read from the same). */
+static dnacl_status load_test(const dnacl_sweep *sw, const char *data_path, dnacl_seqset *test, const char **path,
+                              const char **split) {
   dnacl_load_opts lo = dnacl_load_opts_default();
   lo.n_value = (float)sw->data.n_value;
   lo.crop_to = sw->data.crop;
   lo.pad_to = sw->data.pad;
   lo.labels_tsv = sw->data.labels;
   lo.tf = sw->data.tf;
-  const char *path = sw->data.test ? sw->data.test : data_path;
+  *path = sw->data.test ? sw->data.test : data_path;
   int has = 0;
-  DNACL_TRY(dnacl_seqset_has_split(path, "test", &has));
+  DNACL_TRY(dnacl_seqset_has_split(*path, "test", &has));
   if (!has && !sw->data.test)
     return dnacl_yerr(&sw->doc, sw->data.at,
                       "%s has no test split, which the evaluations score on; give one with 'test: FILE' under data",
-                      path);
-  lo.split = has ? "test" : NULL;
-  return dnacl_seqset_load(path, &lo, test);
+                      *path);
+  lo.split = *split = has ? "test" : NULL;
+  return dnacl_seqset_load(*path, &lo, test);
+}
+
+/* Whether the test data holds dnacl simulate's ground truth, which filter_match uses when
+ * present and attribution needs: checked once, before any cell runs. */
+static dnacl_status check_truth(const dnacl_sweep *sw, const char *path, const char *split, FILE *log,
+                                const char **truth_path) {
+  *truth_path = NULL;
+  int need = 0;
+  const dnacl_sweep_eval *required = NULL;
+  for (int e = 0; e < sw->n_evals; e++) {
+    if (sw->evals[e].def->needs_truth > need) need = sw->evals[e].def->needs_truth;
+    if (sw->evals[e].def->needs_truth == 2 && !required) required = &sw->evals[e];
+  }
+  if (!need) return DNACL_OK;
+  dnacl_truth t;
+  dnacl_sim_motifs m;
+  memset(&m, 0, sizeof m);
+  dnacl_status s = split ? dnacl_truth_load(path, split, &t)
+                         : dnacl_fail(DNACL_ERR_ARG, "%s has no test split to take the ground truth from", path);
+  if (s == DNACL_OK) {
+    dnacl_truth_free(&t);
+    s = dnacl_sim_motifs_load(path, &m);
+    dnacl_sim_motifs_free(&m);
+  }
+  if (s == DNACL_OK) {
+    *truth_path = path;
+    return DNACL_OK;
+  }
+  char msg[2048];
+  snprintf(msg, sizeof msg, "%s", dnacl_last_error());
+  if (required)
+    return dnacl_yerr(&sw->doc, required->at,
+                      "evaluation '%s' needs the ground truth of simulated data (a 'simulate:' block, or a file made by "
+                      "dnacl simulate): %s",
+                      required->def->name, msg);
+  logf_(log, "note: %s holds no ground truth (%s): filter_match_truth and filter_match_planted will be nan\n", path,
+        msg);
+  return DNACL_OK;
 }
 
 /* ---- one cell ------------------------------------------------------------------------------------ */
@@ -326,6 +367,7 @@ typedef struct runner {
   const char *dir;
   const char *data_path;
   const dnacl_seqset *test;
+  const char *test_path, *test_split, *truth_path;
   dnacl_results results;
   FILE *log;
 } runner;
@@ -355,7 +397,7 @@ static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) 
   if (stop_flag) return dnacl_fail(DNACL_ERR_ARG, "interrupted");
   dnacl_model *m = NULL;
   if (s == DNACL_OK) s = dnacl_run_load(R->ctx, run_dir, "best", &m);
-  dnacl_eval_env env = {R->ctx, m, R->test, R->data_path, run_dir, sw};
+  dnacl_eval_env env = {R->ctx, m, R->test, R->test_path, R->test_split, R->truth_path, run_dir, sw, R->log};
   for (int e = 0, k = 0; s == DNACL_OK && e < sw->n_evals; e++) {
     const dnacl_sweep_eval *ev = &sw->evals[e];
     char names[32][64];
@@ -506,8 +548,9 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
     int need_test = 0;
     for (int e = 0; e < sw->n_evals; e++) need_test |= sw->evals[e].def->needs_test;
     if (s == DNACL_OK && need_test) {
-      s = load_test(sw, data_path, &test);
+      s = load_test(sw, data_path, &test, &R.test_path, &R.test_split);
       R.test = &test;
+      if (s == DNACL_OK) s = check_truth(sw, R.test_path, R.test_split, log, &R.truth_path);
     }
     if (s == DNACL_OK) s = precheck(&R, todo, n_todo);
   }

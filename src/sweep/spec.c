@@ -568,8 +568,10 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
   }
   for (int e = 0; e < sw->n_evals; e++) {
     const dnacl_sweep_eval *ev = &sw->evals[e];
-    sb_printf(&b, "evaluate\t%s\tmethods=%u n=%d database=%s\n", ev->def->name, ev->methods, ev->n,
-              ev->database_written ? ev->database_written : "-");
+    sb_printf(&b, "evaluate\t%s\tmethods=%u n=%d output=%d ig_steps=%d ig_refs=%d shap_refs=%d database=%s evalue=%.17g "
+              "threshold=%.17g max_seqs=%d\n",
+              ev->def->name, ev->methods, ev->n, ev->output, ev->ig_steps, ev->ig_refs, ev->shap_refs,
+              ev->database_written ? ev->database_written : "-", ev->evalue, ev->threshold, ev->max_seqs);
   }
   if (b.oom) {
     free(b.p);

@@ -80,10 +80,16 @@ typedef struct dnacl_sweep_data {
 struct dnacl_eval_def;
 typedef struct dnacl_sweep_eval {
   const struct dnacl_eval_def *def;
-  unsigned methods;             /* attribution: bit per method of dnacl_attr_methods */
-  int n;                        /* attribution: positive test sequences scored */
-  char *database;               /* filter_match: MEME file (resolved), or NULL */
+  /* attribution (explain/score.h) */
+  unsigned methods;             /* bit k: method k of dnacl_attr_methods */
+  int n;                        /* positive test sequences scored */
+  int output;                   /* 0 logit, 1 probability */
+  int ig_steps, ig_refs, shap_refs;
+  /* filter_match */
+  char *database;               /* MEME file (resolved), or NULL: the simulation's motif file */
   const char *database_written; /* the same as written in the file (the sweep id uses it) */
+  double evalue, threshold;     /* significance of a hit; activation alignment threshold */
+  int max_seqs;                 /* align on at most this many test sequences (0: all) */
   const dnacl_ynode *at;        /* the evaluation's entry */
 } dnacl_sweep_eval;
 

@@ -13,7 +13,7 @@ static const char *usage =
     "usage: dnacl sweep FILE --out DIR [options]     run the sweep's cells into DIR (again: the unfinished ones)\n"
     "       dnacl sweep FILE --dry-run [--out DIR]   list the cells (and, with DIR, which are finished)\n"
     "       dnacl sweep collect DIR... --out DIR2    merge shard directories into one results table\n"
-    "  --shard I/N           only the cells whose index %% N == I-1 (N machines, one shard each)\n"
+    "  --shard I/N           only the cells whose index % N == I-1 (N machines, one shard each)\n"
     "  --retry-failed        run cells again whose row says failed\n"
     "  --device INDEX|NAME   --verbose\n"
     "Files in DIR: results.tsv (one row per finished cell), summary.svg, runs/<cell id>/, cells.tsv, sweep.id.\n"

@@ -81,7 +81,8 @@ dnacl_status dnacl_integrated_gradients(dnacl_ctx *ctx, dnacl_model *m, const fl
  * layer that has none. Linear layers (conv1d, dense, flatten, dropout and batchnorm, which
  * are affine in eval mode, and the linear activation) need none: their backward pass is
  * exact. Elementwise activations use the rescale rule and maxpool the rule of
- * src/nn/maxpool.c (the multiplier goes to the argmax of the actual input). Everything
+ * src/nn/maxpool.c (SHAP's and captum's: each window's change is split between the
+ * argmaxes of input and reference, so it sums exactly). Everything
  * else, transformer blocks (attention, layernorm) included, is refused by name. */
 dnacl_status dnacl_deeplift_supported(const dnacl_model *m);
 
@@ -101,8 +102,7 @@ dnacl_status dnacl_deeplift_supported(const dnacl_model *m);
  *                      contribution map projected onto the sequence.
  * Completeness is checked for every pair: delta (n * n_refs, may be NULL) receives
  * sum(m_r * (x - ref_r)) - (f(x) - f(ref_r)) and *worst (may be NULL) its largest
- * magnitude. It is exact up to float rounding (~1e-6) except through a maxpool whose
- * window's argmax differs between input and reference (see src/nn/maxpool.c). */
+ * magnitude. It is exact up to float rounding (~1e-6) for every supported layer. */
 dnacl_status dnacl_deeplift(dnacl_ctx *ctx, dnacl_model *m, const float *x, int n, const float *refs,
                             int n_refs, const dnacl_explain_opts *o, int hypothetical, float *out,
                             float *delta, double *worst);

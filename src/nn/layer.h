@@ -45,10 +45,11 @@ typedef struct dnacl_layer_ops {
   dnacl_status (*backward)(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
                            const dnacl_tensor *y, const dnacl_tensor *dy, dnacl_tensor *dx,
                            int param_grads);
-  /* DeepLIFT rescale rule for elementwise nonlinearities: dx = dy * m where
-   * m = (y - yref)/(x - xref), falling back to the gradient at x where |x - xref| < 1e-6.
-   * NULL for linear layers (their backward is already exact) and for layers the rule does
-   * not cover (explainers then refuse the layer by name). */
+  /* DeepLIFT multipliers: for elementwise nonlinearities the rescale rule dx = dy * m with
+   * m = (y - yref)/(x - xref), falling back to the gradient where |x - xref| < 1e-6; for
+   * maxpool the split rule of SHAP/captum (src/nn/maxpool.c). NULL for linear layers (their
+   * backward is already exact) and for layers no rule covers: explainers tell the two apart
+   * by kind (src/explain/deeplift.c) and refuse the latter by name. */
   dnacl_status (*backward_rescale)(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
                                    const dnacl_tensor *xref, const dnacl_tensor *y,
                                    const dnacl_tensor *yref, const dnacl_tensor *dy,

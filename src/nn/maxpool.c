@@ -30,6 +30,14 @@ typedef struct maxpool_cfg {
   int window, stride;
 } maxpool_cfg;
 
+/* On CPUs, pools with window = stride = 2, 4, 8 or 16 run the row kernels of cl/pool.cl
+ * (maxpool_forward_rows / maxpool_backward_rows: a work-item per row, float16 chunks); the
+ * kernel source defines them exactly then. */
+static int rows_path(const dnacl_ctx *ctx, const maxpool_cfg *c) {
+  const int w = c->window;
+  return ctx->is_cpu && c->stride == w && (w == 2 || w == 4 || w == 8 || w == 16);
+}
+
 /* cl/pool.cl is built once per window and stride (-D POOL_W, POOL_S). */
 static dnacl_status pool_kernel(dnacl_ctx *ctx, const maxpool_cfg *c, const char *name,
                                 cl_kernel *k) {
@@ -79,6 +87,11 @@ static dnacl_status maxpool_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_
   DNACL_TRY(maxpool_check(l, x, y, "output", &lout));
   int rows = x->shape[0] * x->shape[1], L = x->shape[2];
   cl_kernel k;
+  if (rows_path(ctx, c)) {
+    DNACL_TRY(pool_kernel(ctx, c, "maxpool_forward_rows", &k));
+    size_t g = (size_t)rows;
+    return dnacl_run(ctx, k, 1, &g, NULL, "mmiii", x->buf, y->buf, rows, L, lout);
+  }
   DNACL_TRY(pool_kernel(ctx, c, "maxpool_forward", &k));
   size_t g[2] = {(size_t)lout, (size_t)rows};
   return dnacl_run(ctx, k, 2, g, NULL, "mmiii", x->buf, y->buf, rows, L, lout);
@@ -98,6 +111,11 @@ static dnacl_status maxpool_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl
                       l->name, dx->n, x->n);
   int rows = x->shape[0] * x->shape[1], L = x->shape[2];
   cl_kernel k;
+  if (rows_path(ctx, c)) {
+    DNACL_TRY(pool_kernel(ctx, c, "maxpool_backward_rows", &k));
+    size_t g = (size_t)rows;
+    return dnacl_run(ctx, k, 1, &g, NULL, "mmmiii", x->buf, dy->buf, dx->buf, rows, L, lout);
+  }
   DNACL_TRY(pool_kernel(ctx, c, "maxpool_backward", &k));
   /* Non-overlapping windows: a work-item per output (it writes its window's span of dx);
    * overlapping: a work-item per input element. */

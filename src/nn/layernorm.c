@@ -8,6 +8,8 @@
  *
  * No DeepLIFT rule: the statistics couple all channels, so the elementwise rescale rule does
  * not cover it and explainers refuse the layer by name. */
+#include <stdio.h>
+
 #include "nn/layer.h"
 
 typedef struct ln_cfg {
@@ -17,14 +19,32 @@ typedef struct ln_cfg {
 
 enum { S_MEAN = 0, S_INVSTD = 1 };
 
-/* Largest power of two <= min(256, what the kernel allows), for the tree reductions. */
-static size_t reduce_wg(dnacl_ctx *ctx, cl_kernel k) {
+/* Positions per work-item of ln_forward and ln_bwd_dx (LN_VEC in cl/norm.cl): a float16 of
+ * adjacent positions on CPUs, one position on GPUs. */
+static int ln_vec(const dnacl_ctx *ctx) { return ctx->is_cpu ? 16 : 1; }
+
+static dnacl_status ln_kernel(dnacl_ctx *ctx, const char *name, cl_kernel *k) {
+  char opts[32];
+  snprintf(opts, sizeof opts, "-DLN_VEC=%d", ln_vec(ctx));
+  return dnacl_kernel(ctx, "norm", opts, name, k);
+}
+
+/* B * ceil(L / LN_VEC) work-items. */
+static size_t ln_global(const dnacl_ctx *ctx, int B, int L) {
+  const int v = ln_vec(ctx);
+  return (size_t)B * (size_t)((L + v - 1) / v);
+}
+
+/* Local size of ln_bwd_params, a work-group per channel split as batchnorm's (see
+ * batchnorm.c): one work-item on CPUs; on GPUs a power of two <= 256 no wider than L. */
+static size_t channel_wg(dnacl_ctx *ctx, cl_kernel k, int L) {
+  if (ctx->is_cpu) return 1;
   size_t kmax = 0;
   if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
                                NULL) != CL_SUCCESS || kmax == 0)
     kmax = ctx->max_wg ? ctx->max_wg : 1;
   size_t wg = 1;
-  while (wg * 2 <= kmax && wg * 2 <= 256) wg *= 2;
+  while (wg * 2 <= kmax && wg * 2 <= 256 && wg < (size_t)L) wg *= 2;
   return wg;
 }
 
@@ -60,8 +80,8 @@ static dnacl_status ln_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tenso
   DNACL_TRY(dnacl_layer_scratch(l, ctx, S_MEAN, 1, sshape));
   DNACL_TRY(dnacl_layer_scratch(l, ctx, S_INVSTD, 1, sshape));
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "norm", "", "ln_forward", &k));
-  size_t g = (size_t)B * L;
+  DNACL_TRY(ln_kernel(ctx, "ln_forward", &k));
+  size_t g = ln_global(ctx, B, L);
   return dnacl_run(ctx, k, 1, &g, NULL, "mmmmmmiiif", x->buf, dnacl_layer_param(l, "gamma")->value.buf,
                    dnacl_layer_param(l, "beta")->value.buf, y->buf, l->saved[S_MEAN].buf,
                    l->saved[S_INVSTD].buf, B, C, L, (double)cfg->eps);
@@ -84,14 +104,14 @@ static dnacl_status ln_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tens
   cl_mem mean = l->saved[S_MEAN].buf, invstd = l->saved[S_INVSTD].buf;
   cl_kernel k;
   if (dx) {
-    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "ln_bwd_dx", &k));
-    size_t g = (size_t)B * L;
+    DNACL_TRY(ln_kernel(ctx, "ln_bwd_dx", &k));
+    size_t g = ln_global(ctx, B, L);
     DNACL_TRY(dnacl_run(ctx, k, 1, &g, NULL, "mmmmmmiii", x->buf, dy->buf, gamma->value.buf, mean,
                         invstd, dx->buf, B, C, L));
   }
   if (param_grads) {
-    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "ln_bwd_params", &k));
-    size_t wg = reduce_wg(ctx, k), g = (size_t)C * wg;
+    DNACL_TRY(ln_kernel(ctx, "ln_bwd_params", &k));
+    size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
     DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmmmiiimml", x->buf, dy->buf, mean, invstd, B, C, L,
                         gamma->grad.buf, beta->grad.buf, (int)(2 * wg)));
   }

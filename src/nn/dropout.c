@@ -18,6 +18,15 @@ typedef struct dropout_cfg {
   uint32_t last_seed;
 } dropout_cfg;
 
+/* Elements per work-item of cl/dropout.cl (DROP_VEC): 16 on CPUs, 1 on GPUs. */
+static int drop_vec(const dnacl_ctx *ctx) { return ctx->is_cpu ? 16 : 1; }
+
+static dnacl_status drop_kernel(dnacl_ctx *ctx, cl_kernel *k) {
+  char opts[32];
+  snprintf(opts, sizeof opts, "-DDROP_VEC=%d", drop_vec(ctx));
+  return dnacl_kernel(ctx, "dropout", opts, "dropout_apply", k);
+}
+
 static dnacl_status dropout_infer(const dnacl_layer *l, const dnacl_shape *in, dnacl_shape *out) {
   (void)l;
   *out = *in;
@@ -43,8 +52,8 @@ static dnacl_status dropout_apply(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_te
    * rounded x / (1 - p) (exact for p = 0.5). */
   float scale = (float)(1.0 / (1.0 - (double)c->p));
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "dropout", "", "dropout_apply", &k));
-  size_t g = src->n;
+  DNACL_TRY(drop_kernel(ctx, &k));
+  const size_t v = (size_t)drop_vec(ctx), g = (src->n + v - 1) / v;
   return dnacl_run(ctx, k, 1, &g, NULL, "mmiuuf", src->buf, dst->buf, (int)src->n,
                    (unsigned)seed, (unsigned)thr, (double)scale);
 }
@@ -79,7 +88,7 @@ dnacl_status dnacl_dropout_new(dnacl_ctx *ctx, const char *name, float p, dnacl_
   DNACL_TRY(dnacl_layer_alloc(&dropout_ops, name, &cfg, sizeof cfg, out));
   /* Build the kernel now so a device that cannot compile it fails at construction. */
   cl_kernel k;
-  dnacl_status s = dnacl_kernel(ctx, "dropout", "", "dropout_apply", &k);
+  dnacl_status s = drop_kernel(ctx, &k);
   if (s != DNACL_OK) {
     dnacl_layer_free(*out);
     *out = NULL;

@@ -2,6 +2,7 @@
 #include "train/optim.h"
 
 #include <math.h>
+#include <stdio.h>
 
 /* Largest power of two <= min(256, what the kernel allows), for the tree reduction. */
 static size_t reduce_wg(dnacl_ctx *ctx, cl_kernel k) {
@@ -13,6 +14,9 @@ static size_t reduce_wg(dnacl_ctx *ctx, cl_kernel k) {
   while (wg * 2 <= kmax && wg * 2 <= 256) wg *= 2;
   return wg;
 }
+
+/* Elements per work-item of adam_step (OPT_VEC in cl/optim.cl): 16 on CPUs, 1 on GPUs. */
+static int opt_vec(const dnacl_ctx *ctx) { return ctx->is_cpu ? 16 : 1; }
 
 dnacl_status dnacl_adam_step(dnacl_ctx *ctx, dnacl_tensor *param, const dnacl_tensor *grad,
                              dnacl_tensor *m, dnacl_tensor *v, int step, float lr, float beta1,
@@ -41,8 +45,10 @@ dnacl_status dnacl_adam_step(dnacl_ctx *ctx, dnacl_tensor *param, const dnacl_te
   const double wd_grad = decoupled ? 0.0 : (double)weight_decay;
   const double p_scale = decoupled ? 1.0 - (double)lr * weight_decay : 1.0;
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "optim", "", "adam_step", &k));
-  size_t g = param->n;
+  char opts[32];
+  snprintf(opts, sizeof opts, "-DOPT_VEC=%d", opt_vec(ctx));
+  DNACL_TRY(dnacl_kernel(ctx, "optim", opts, "adam_step", &k));
+  const size_t vec = (size_t)opt_vec(ctx), g = (param->n + vec - 1) / vec;
   return dnacl_run(ctx, k, 1, &g, NULL, "mmmmifffffff", param->buf, grad->buf, m->buf, v->buf,
                    (int)param->n, (double)beta1, (double)beta2, step_size, bc2_sqrt, (double)eps,
                    wd_grad, p_scale);

@@ -126,22 +126,25 @@ __kernel void bn_forward(__global const float *x, __global float *y, int B, int 
                          __global float *invstd, float eps, float momentum, int train,
                          __local float *sh) {
   const int c = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
-  float m, r;
+  /* Batch statistics (skipped in eval mode; the trees run anyway, to keep every barrier
+   * outside conditional code, as in bn_backward). */
+  const int n = B * L;
+  bn_vec vacc = 0.0f;
+  float sacc = 0.0f;
+  if (train) BN_FOR_CHANNEL(BN_SUM, BN_FLUSH1)
+  sh[lid] = bn_hsum(vacc) + sacc;
+  tree_sum(sh, lid, wg);
+  const float mb = sh[0] / (float)n;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  vacc = 0.0f;
+  sacc = 0.0f;
+  float m = mb;
+  if (train) BN_FOR_CHANNEL(BN_SQDEV, BN_FLUSH1)
+  sh[lid] = bn_hsum(vacc) + sacc;
+  tree_sum(sh, lid, wg);
+  const float ss = sh[0];
+  float r;
   if (train) {
-    const int n = B * L;
-    bn_vec vacc = 0.0f;
-    float sacc = 0.0f;
-    BN_FOR_CHANNEL(BN_SUM, BN_FLUSH1)
-    sh[lid] = bn_hsum(vacc) + sacc;
-    tree_sum(sh, lid, wg);
-    m = sh[0] / (float)n;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    vacc = 0.0f;
-    sacc = 0.0f;
-    BN_FOR_CHANNEL(BN_SQDEV, BN_FLUSH1)
-    sh[lid] = bn_hsum(vacc) + sacc;
-    tree_sum(sh, lid, wg);
-    const float ss = sh[0];
     r = 1.0f / sqrt(ss / (float)n + eps);
     if (lid == 0) {
       rmean[c] = (1.0f - momentum) * rmean[c] + momentum * m;
@@ -178,21 +181,20 @@ __kernel void bn_backward(__global const float *x, __global const float *dy, __g
                           int want_sums, int want_params, float inv_count, __local float *sh) {
   const int c = get_group_id(0), lid = get_local_id(0), wg = get_local_size(0);
   const float m = mean[c], r = invstd[c];
-  float sum_d = 0.0f, sum_dx = 0.0f;
-  if (want_sums) {
-    bn_vec vsd = 0.0f, vsdx = 0.0f;
-    float ssd = 0.0f, ssdx = 0.0f;
-    BN_FOR_CHANNEL(BN_BWD_SUMS, BN_FLUSH2)
-    __local float *sa = sh, *sb = sh + wg;
-    sa[lid] = bn_hsum(vsd) + ssd;
-    sb[lid] = bn_hsum(vsdx) + ssdx;
-    tree_sum2(sa, sb, lid, wg);
-    sum_d = sa[0];
-    sum_dx = sb[0];
-    if (want_params && lid == 0) {
-      dbeta[c] = sum_d;
-      dgamma[c] = sum_dx;
-    }
+  bn_vec vsd = 0.0f, vsdx = 0.0f;
+  float ssd = 0.0f, ssdx = 0.0f;
+  if (want_sums) BN_FOR_CHANNEL(BN_BWD_SUMS, BN_FLUSH2)
+  /* The tree runs whether or not the sums are wanted: every barrier stays outside
+   * conditional code (PoCL corrupted memory with the tree inside if (want_sums), although
+   * the condition is uniform). */
+  __local float *sa = sh, *sb = sh + wg;
+  sa[lid] = bn_hsum(vsd) + ssd;
+  sb[lid] = bn_hsum(vsdx) + ssdx;
+  tree_sum2(sa, sb, lid, wg);
+  const float sum_d = sa[0], sum_dx = sb[0];
+  if (want_params && lid == 0) {
+    dbeta[c] = sum_d;
+    dgamma[c] = sum_dx;
   }
   if (!want_dx) return;
   const float gr = gamma[c] * r;

@@ -137,6 +137,12 @@ dnacl_status dnacl_sweep_summary_svg(const char *path, const char *title, const 
     if (strlen(cats[c]) > longest) longest = strlen(cats[c]);
   double catw = 24 + 14.0 * n_colours;
   if (catw < 76) catw = 76;
+  /* A panel at least as wide as its title (13 px bold: about 7.6 px a character), or
+   * titles of neighbouring panels run into each other. */
+  size_t longest_metric = 0;
+  for (int m = 0; m < n_metrics; m++)
+    if (strlen(t.cols[t.metric0 + m]) > longest_metric) longest_metric = strlen(t.cols[t.metric0 + m]);
+  if (catw * n_cats < 7.6 * (double)longest_metric) catw = 7.6 * (double)longest_metric / n_cats;
   int rotate = longest * 6.6 > catw - 6;
   /* Rotated by 35 degrees, a label of n characters (about 6.6 px each) drops n * 6.6 * sin 35. */
   double xlab_h = rotate ? 18 + 3.8 * (double)(longest > 40 ? 40 : longest) : 22;

@@ -8,8 +8,9 @@
  * division, and the per-element divisions of a 1-D index cost more than the pooling), and
  * PoCL's vectoriser turns the window loads of neighbouring outputs into interleaved vector
  * loads. The work is a 2-D range, dimension 0 along the row (contiguous, vectorised), 1 the
- * row, so no work-item divides to find its row either. On CPUs the common pools (window =
- * stride = 2, 4, 8 or 16) have their own kernels, maxpool_*_rows, below.
+ * row, so no work-item divides to find its row either. On CPUs the common pools have their
+ * own kernels below: maxpool_*_rows for window = stride = 2, 4, 8 or 16, maxpool_*_wide for
+ * windows wider than 16 (stride >= window).
  *
  * The argmax of a window is the first maximum on ties; a NaN counts as a maximum (a later
  * NaN replaces an earlier one). Both are PyTorch's CPU rule, so gradients are routed to the
@@ -225,5 +226,84 @@ __kernel void maxpool_backward_rows(__global const float *x, __global const floa
     for (int k = 0; l + k < span; k++) drow[l + k] = td[k];
   }
   for (l = span; l < L; l++) drow[l] = 0.0f;
+}
+#endif
+
+/* ---- CPU: windows wider than 16, stride >= window -------------------------------------- */
+
+#if defined(DNACL_CPU) && S >= W && W > 16
+/* Koo's CNNs pool by 25 or 50. The 2-D kernels above vectorise across windows, so every
+ * element of a 50-wide window is a gather (and in the backward a scatter): 3-4 ns per
+ * element, a quarter of the training step of cnn_50. Here a work-item takes one window and
+ * reads it in float16 chunks, lane j tracking the elements j, j + 16, ... (first maximum,
+ * NaN wins, as window_argmax); the 16 lane results are combined by a shuffle tree and the
+ * last W % 16 elements scanned after them. Global (Lout, rows). */
+#define LANES (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+
+/* One step of combining lane results: lane j < h takes lane j + h's (m2, a2) if that is
+ * better under the scan rule of window_argmax, for two subsets each scanned in order: a
+ * NaN beats numbers and the later NaN wins; otherwise the larger value, and on equal
+ * values the earlier element. Branch-free (vector masks are -1 or 0). */
+static inline void lanes_combine(float16 *m, int16 *a, uint16 perm) {
+  const float16 m2 = shuffle(*m, perm);
+  const int16 a2 = shuffle(*a, perm);
+  const int16 nan1 = isnan(*m), nan2 = isnan(m2);
+  const int16 take = (nan2 & (~nan1 | (a2 > *a))) |
+                     (~nan2 & ~nan1 & ((m2 > *m) | ((m2 == *m) & (a2 < *a))));
+  *m = take ? m2 : *m;
+  *a = take ? a2 : *a;
+}
+
+static inline int wide_argmax(__global const float *row, int start) {
+  __global const float *w = row + start;
+  float16 m = vload16(0, w);
+  int16 a = LANES;
+  int k = 16;
+  for (; k + 16 <= W; k += 16) {
+    const float16 v = vload16(0, w + k);
+    const int16 take = (v > m) | isnan(v);
+    m = take ? v : m;
+    a = take ? k + LANES : a;
+  }
+  /* Halve the lanes four times; lane 0 ends with the whole chunked part's result. */
+  lanes_combine(&m, &a, (uint16)(8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15));
+  lanes_combine(&m, &a, (uint16)(4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7, 4, 5, 6, 7));
+  lanes_combine(&m, &a, (uint16)(2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3));
+  lanes_combine(&m, &a, (uint16)(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1));
+  float bm = m.s0;
+  int ba = a.s0;
+  /* The last W % 16 elements come after all of those: the plain sequential rule. */
+  for (; k < W; k++) {
+    const float v = w[k];
+    const int take = (v > bm) | isnan(v);
+    bm = take ? v : bm;
+    ba = take ? k : ba;
+  }
+  return ba;
+}
+
+__kernel void maxpool_forward_wide(__global const float *x, __global float *y, int rows, int L,
+                                   int Lout) {
+  const int o = get_global_id(0), r = get_global_id(1);
+  if (o >= Lout || r >= rows) return;
+  __global const float *row = x + (size_t)r * L;
+  y[(size_t)r * Lout + o] = row[o * S + wide_argmax(row, o * S)];
+}
+
+/* dx over the window's span as in the S >= W maxpool_backward, in float16 stores. */
+__kernel void maxpool_backward_wide(__global const float *x, __global const float *dy,
+                                    __global float *dx, int rows, int L, int Lout) {
+  const int o = get_global_id(0), r = get_global_id(1);
+  if (o >= Lout || r >= rows) return;
+  __global const float *row = x + (size_t)r * L;
+  __global float *drow = dx + (size_t)r * L + o * S;
+  const int am = wide_argmax(row, o * S);
+  const float g = dy[(size_t)r * Lout + o];
+  int k = 0;
+  for (; k + 16 <= W; k += 16) vstore16(k + LANES == am ? g : 0.0f, 0, drow + k);
+  for (; k < W; k++) drow[k] = k == am ? g : 0.0f;
+  for (; k < S && o * S + k < L; k++) drow[k] = 0.0f; /* the gap before the next window */
+  if (o == Lout - 1)
+    for (int l = Lout * S; l < L; l++) dx[(size_t)r * L + l] = 0.0f;
 }
 #endif

@@ -2,6 +2,8 @@
  * the first maximum, shape errors, finite differences, determinism of the overlapping-window
  * backward, and the DeepLIFT/DeepSHAP rule of SHAP and captum (backward_rescale) against a
  * host reference, with its completeness. */
+#include <stdint.h>
+
 #include "harness.h"
 #include "nn/layer.h"
 
@@ -185,6 +187,54 @@ static void test_ties(dnacl_ctx *ctx) {
   compare_host("W2 S4 backward (gaps zero)", dx, want_dx5, 6, 0, 0);
   free(y);
   free(dx);
+}
+
+/* Every kernel path against the host's sequential scan (first_argmax): the 2-D kernels, the
+ * CPU row kernels (window = stride = 2, 4, 8, 16) and the CPU wide-window kernels (window
+ * > 16, stride >= window; lanes combined by a shuffle tree), with rows that end in a
+ * partial chunk or after the last window. Inputs come from a grid of 5 values (ties in
+ * every window), with +-0 and NaNs (sometimes two in a window, where the later must win).
+ * Forward and backward pick and place single values: exact, NaN for NaN. */
+static void test_host_reference(dnacl_ctx *ctx) {
+  const int cfg[][3] = {{2, 2, 37}, {4, 4, 50}, {8, 8, 67},    {16, 16, 100}, {3, 3, 20},
+                        {5, 7, 40}, {25, 25, 100}, {50, 50, 203}, {17, 20, 75}, {33, 33, 99},
+                        {19, 19, 60}};
+  const int B = 3, C = 5, rows = B * C;
+  uint32_t rng = 12345u;
+  for (size_t t = 0; t < sizeof cfg / sizeof *cfg; t++) {
+    const int W = cfg[t][0], S = cfg[t][1], L = cfg[t][2];
+    const int lout = (L - W) / S + 1;
+    float *xh = malloc((size_t)rows * L * sizeof *xh), *dyh = malloc((size_t)rows * lout * sizeof *dyh);
+    for (int i = 0; i < rows * L; i++) {
+      rng = rng * 1664525u + 1013904223u;
+      const int v = (int)(rng >> 29); /* 0..7 */
+      xh[i] = v < 5 ? (float)(v - 2) : v == 5 ? -0.0f : v == 6 ? 2.0f : (rng >> 8) % 13 == 0 ? NAN : 1.0f;
+    }
+    for (int i = 0; i < rows * lout; i++) dyh[i] = (float)(i % 97) + 0.5f;
+    float *y, *dx;
+    int got_lout;
+    run(ctx, W, S, B, C, L, xh, dyh, &y, &dx, &got_lout);
+    CHECK(got_lout == lout, "W%d S%d L%d: lout %d, expected %d", W, S, L, got_lout, lout);
+    int bad_y = 0, bad_dx = 0;
+    float *want_dx = calloc((size_t)rows * L, sizeof *want_dx);
+    for (int r = 0; r < rows; r++)
+      for (int o = 0; o < lout; o++) {
+        const float *row = xh + (size_t)r * L;
+        const int a = first_argmax(row, o * S, W);
+        const float want = row[a], g = y[(size_t)r * lout + o];
+        if (!(isnan(want) ? isnan(g) : memcmp(&want, &g, sizeof g) == 0)) bad_y++;
+        want_dx[(size_t)r * L + a] += dyh[(size_t)r * lout + o];
+      }
+    for (int i = 0; i < rows * L; i++) bad_dx += dx[i] != want_dx[i];
+    CHECK(bad_y == 0 && bad_dx == 0, "W%d S%d L%d: %d outputs and %d gradients differ from the host scan",
+          W, S, L, bad_y, bad_dx);
+    printf("  host scan W%-2d S%-2d L%-3d         %s\n", W, S, L, bad_y || bad_dx ? "FAILED" : "exact");
+    free(want_dx);
+    free(xh);
+    free(dyh);
+    free(y);
+    free(dx);
+  }
 }
 
 static void test_shape_errors(dnacl_ctx *ctx) {
@@ -473,6 +523,7 @@ int main(void) {
   double wy[N_CASES], wdx[N_CASES];
   for (int i = 0; i < N_CASES; i++) test_golden(ctx, CASES[i], &wy[i], &wdx[i]);
   test_ties(ctx);
+  test_host_reference(ctx);
   test_shape_errors(ctx);
   test_fd(ctx);
   test_rescale_hand(ctx);
@@ -483,6 +534,7 @@ int main(void) {
   ctx = other_class_ctx();
   for (int i = 0; i < N_CASES; i++) test_golden(ctx, CASES[i], &wy[i], &wdx[i]);
   test_ties(ctx);
+  test_host_reference(ctx);
   dnacl_ctx_release(ctx);
   return harness_summary();
 }

@@ -38,6 +38,12 @@ static int rows_path(const dnacl_ctx *ctx, const maxpool_cfg *c) {
   return ctx->is_cpu && c->stride == w && (w == 2 || w == 4 || w == 8 || w == 16);
 }
 
+/* On CPUs, windows wider than 16 with stride >= window run the wide kernels of cl/pool.cl
+ * (maxpool_forward_wide / maxpool_backward_wide: a work-item per window, float16 chunks). */
+static int wide_path(const dnacl_ctx *ctx, const maxpool_cfg *c) {
+  return ctx->is_cpu && c->stride >= c->window && c->window > 16;
+}
+
 /* cl/pool.cl is built once per window and stride (-D POOL_W, POOL_S). */
 static dnacl_status pool_kernel(dnacl_ctx *ctx, const maxpool_cfg *c, const char *name,
                                 cl_kernel *k) {
@@ -92,7 +98,7 @@ static dnacl_status maxpool_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_
     size_t g = (size_t)rows;
     return dnacl_run(ctx, k, 1, &g, NULL, "mmiii", x->buf, y->buf, rows, L, lout);
   }
-  DNACL_TRY(pool_kernel(ctx, c, "maxpool_forward", &k));
+  DNACL_TRY(pool_kernel(ctx, c, wide_path(ctx, c) ? "maxpool_forward_wide" : "maxpool_forward", &k));
   size_t g[2] = {(size_t)lout, (size_t)rows};
   return dnacl_run(ctx, k, 2, g, NULL, "mmiii", x->buf, y->buf, rows, L, lout);
 }
@@ -116,7 +122,8 @@ static dnacl_status maxpool_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl
     size_t g = (size_t)rows;
     return dnacl_run(ctx, k, 1, &g, NULL, "mmmiii", x->buf, dy->buf, dx->buf, rows, L, lout);
   }
-  DNACL_TRY(pool_kernel(ctx, c, "maxpool_backward", &k));
+  DNACL_TRY(pool_kernel(ctx, c, wide_path(ctx, c) ? "maxpool_backward_wide" : "maxpool_backward",
+                        &k));
   /* Non-overlapping windows: a work-item per output (it writes its window's span of dx);
    * overlapping: a work-item per input element. */
   size_t g[2] = {(size_t)(c->stride >= c->window ? lout : L), (size_t)rows};

@@ -107,10 +107,16 @@ __kernel void maxpool_backward(__global const float *x, __global const float *dy
  * forward); the two add up to dy[o] * (y - yref). The multiplier of input element l is the
  * sum of the shares routed to it over x[l] - xref[l], and 0 where |x[l] - xref[l]| < 1e-7
  * (SHAP's threshold; such an element's share is at most dy * |x[l] - xref[l]|, see
- * maxpool.c). One work-item per INPUT element, global (L, rows), for any stride: it scans
- * the windows covering l in increasing o, so the sum is deterministic and needs no atomics,
- * and every element (in a window or not) is written. y and yref are read back from x and
- * xref at the argmax, so they are the forward's values bit for bit. */
+ * maxpool.c). y and yref are read back from x and xref at the argmax, so they are the
+ * forward's values bit for bit.
+ *
+ * Overlapping windows (S < W), here: one work-item per INPUT element, global (L, rows): it
+ * scans the windows covering l in increasing o, so the sum is deterministic and needs no
+ * atomics, and every element (in a window or not) is written. Windows that do not overlap
+ * (S >= W) have a work-item per window instead, maxpool_rescale at the end of the file:
+ * the per-element scan finds each window's argmax once per element, W times over (256 ms
+ * for (64, 124, 100) pooled by 50 on PoCL, against 1 ms per window). */
+#if S < W
 __kernel void maxpool_rescale(__global const float *x, __global const float *xref,
                               __global const float *dy, __global float *dx, int rows, int L,
                               int Lout) {
@@ -133,6 +139,7 @@ __kernel void maxpool_rescale(__global const float *x, __global const float *xre
   const float d = row[l] - rrow[l];
   dx[(size_t)r * L + l] = fabs(d) < 1e-7f ? 0.0f : share / d;
 }
+#endif
 
 /* ---- CPU: window = stride = 2, 4, 8 or 16 ------------------------------------------- */
 
@@ -303,6 +310,42 @@ __kernel void maxpool_backward_wide(__global const float *x, __global const floa
   for (; k + 16 <= W; k += 16) vstore16(k + LANES == am ? g : 0.0f, 0, drow + k);
   for (; k < W; k++) drow[k] = k == am ? g : 0.0f;
   for (; k < S && o * S + k < L; k++) drow[k] = 0.0f; /* the gap before the next window */
+  if (o == Lout - 1)
+    for (int l = Lout * S; l < L; l++) dx[(size_t)r * L + l] = 0.0f;
+}
+#endif
+
+/* ---- DeepLIFT / DeepSHAP multipliers, windows that do not overlap ----------------------- */
+
+#if S >= W
+#if defined(DNACL_CPU) && W > 16
+#define RESCALE_ARGMAX wide_argmax
+#else
+#define RESCALE_ARGMAX window_argmax
+#endif
+/* The rule of the overlapping maxpool_rescale above, a work-item per window, global (Lout,
+ * rows): each input element is in at most one window, so its share is that window's (the
+ * same float operations, in the same order, as the per-element kernel), and the work-item
+ * writes the window's span, zeros in the gap to the next window (S > W) and, for the last
+ * window, after it. */
+__kernel void maxpool_rescale(__global const float *x, __global const float *xref,
+                              __global const float *dy, __global float *dx, int rows, int L,
+                              int Lout) {
+  const int o = get_global_id(0), r = get_global_id(1);
+  if (o >= Lout || r >= rows) return;
+  __global const float *row = x + (size_t)r * L + o * S;
+  __global const float *rrow = xref + (size_t)r * L + o * S;
+  __global float *drow = dx + (size_t)r * L + o * S;
+  const int a = RESCALE_ARGMAX(row, 0), b = RESCALE_ARGMAX(rrow, 0);
+  const float y = row[a], yref = rrow[b], cross = fmax(y, yref), g = dy[(size_t)r * Lout + o];
+  for (int k = 0; k < W; k++) {
+    float share = 0.0f;
+    if (a == k) share += g * (cross - yref);
+    if (b == k) share += g * (y - cross);
+    const float d = row[k] - rrow[k];
+    drow[k] = fabs(d) < 1e-7f ? 0.0f : share / d;
+  }
+  for (int k = W; k < S && o * S + k < L; k++) drow[k] = 0.0f;
   if (o == Lout - 1)
     for (int l = Lout * S; l < L; l++) dx[(size_t)r * L + l] = 0.0f;
 }

@@ -404,7 +404,8 @@ static void test_rescale_random(dnacl_ctx *ctx) {
   static const int cfg[][5] = {/* W, S, B, C, L */
                                {2, 2, 3, 5, 37}, {4, 4, 2, 3, 50}, {3, 3, 4, 2, 9},
                                {2, 4, 3, 2, 23}, {3, 2, 3, 5, 37}, {5, 2, 2, 3, 23},
-                               {3, 1, 2, 4, 20}, {7, 1, 2, 3, 7},  {19, 4, 2, 2, 64}};
+                               {3, 1, 2, 4, 20}, {7, 1, 2, 3, 7},  {19, 4, 2, 2, 64},
+                               {50, 50, 2, 3, 203}, {17, 20, 2, 2, 75}, {25, 25, 2, 2, 100}};
   const int n_cfg = (int)(sizeof cfg / sizeof *cfg);
   double worst_gap = 0;
   for (int c = 0; c < n_cfg; c++)

@@ -147,7 +147,8 @@ static dnacl_status maxpool_backward_rescale(dnacl_layer *l, dnacl_ctx *ctx, con
   int rows = x->shape[0] * x->shape[1], L = x->shape[2];
   cl_kernel k;
   DNACL_TRY(pool_kernel(ctx, c, "maxpool_rescale", &k));
-  size_t g[2] = {(size_t)L, (size_t)rows};
+  /* A work-item per window where windows do not overlap, else per input element. */
+  size_t g[2] = {(size_t)(c->stride >= c->window ? lout : L), (size_t)rows};
   return dnacl_run(ctx, k, 2, g, NULL, "mmmmiii", x->buf, xref->buf, dy->buf, dx->buf, rows, L,
                    lout);
 }

@@ -536,6 +536,7 @@ int main(void) {
   for (int i = 0; i < N_CASES; i++) test_golden(ctx, CASES[i], &wy[i], &wdx[i]);
   test_ties(ctx);
   test_host_reference(ctx);
+  test_rescale_random(ctx);
   dnacl_ctx_release(ctx);
   return harness_summary();
 }

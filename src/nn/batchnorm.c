@@ -8,7 +8,8 @@
  * Saved: [0] mean (C), [1] invstd (C) of the latest forward (batch or running, by mode).
  *
  * Kernels (cl/norm.cl): bn_forward and bn_backward, one launch each, a work-group per
- * channel doing the statistics and the elementwise pass over the channel's data.
+ * channel doing the statistics and the elementwise pass over the channel's data; on CPUs,
+ * (B, C) inputs run bn_forward_cols / bn_backward_cols, 16 channels per work-item.
  *
  * No DeepLIFT rule: in eval mode (the mode explainers run in) the layer is affine per
  * channel, so its backward is already exact for DeepLIFT. */
@@ -37,6 +38,9 @@ static size_t channel_wg(dnacl_ctx *ctx, cl_kernel k, int L) {
   while (wg * 2 <= kmax && wg * 2 <= 256 && wg < (size_t)L) wg *= 2;
   return wg;
 }
+
+/* (B, C) inputs on CPUs: 16 channels per work-item (bn_*_cols in cl/norm.cl). */
+static int cols_path(const dnacl_ctx *ctx, int L) { return ctx->is_cpu && L == 1; }
 
 static dnacl_status bn_infer(const dnacl_layer *l, const dnacl_shape *in, dnacl_shape *out) {
   const bn_cfg *cfg = l->cfg;
@@ -78,8 +82,19 @@ static dnacl_status bn_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tenso
   dnacl_param *gamma = dnacl_layer_param(l, "gamma"), *beta = dnacl_layer_param(l, "beta");
   dnacl_param *rmean = dnacl_layer_param(l, "rmean"), *rvar = dnacl_layer_param(l, "rvar");
   /* One launch: statistics (batch or running) and the normalisation, a work-group per
-   * channel. */
+   * channel; on CPUs a (B, C) input has 16 channels per work-item instead. */
   cl_kernel k;
+  if (cols_path(ctx, L)) {
+    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_forward_cols", &k));
+    size_t g = ((size_t)C + 15) / 16;
+    DNACL_TRY(dnacl_run(ctx, k, 1, &g, NULL, "mmiimmmmmmffi", x->buf, y->buf, B, C,
+                        gamma->value.buf, beta->value.buf, rmean->value.buf, rvar->value.buf,
+                        l->saved[S_MEAN].buf, l->saved[S_INVSTD].buf, (double)cfg->eps,
+                        (double)cfg->momentum, train));
+    cfg->last_train = train;
+    cfg->have_forward = 1;
+    return DNACL_OK;
+  }
   DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_forward", &k));
   size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
   DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmiiimmmmmmffil", x->buf, y->buf, B, C, L,
@@ -112,10 +127,18 @@ static dnacl_status bn_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tens
   const int want_dx = dx != NULL, want_sums = param_grads || (train && want_dx);
   if (!want_dx && !param_grads) return DNACL_OK;
   cl_kernel k;
-  DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_backward", &k));
-  size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
   cl_mem dgamma = param_grads ? gamma->grad.buf : l->saved[S_MEAN].buf;
   cl_mem dbeta = param_grads ? beta->grad.buf : l->saved[S_MEAN].buf;
+  if (cols_path(ctx, L)) {
+    DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_backward_cols", &k));
+    size_t g = ((size_t)C + 15) / 16;
+    return dnacl_run(ctx, k, 1, &g, NULL, "mmmiimmmmmiiiif", x->buf, dy->buf,
+                     want_dx ? dx->buf : dy->buf, B, C, gamma->value.buf, l->saved[S_MEAN].buf,
+                     l->saved[S_INVSTD].buf, dgamma, dbeta, train, want_dx, want_sums,
+                     param_grads ? 1 : 0, 1.0 / ((double)B * L));
+  }
+  DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_backward", &k));
+  size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
   DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmmiiimmmmmiiiifl", x->buf, dy->buf,
                       want_dx ? dx->buf : dy->buf, B, C, L, gamma->value.buf,
                       l->saved[S_MEAN].buf, l->saved[S_INVSTD].buf, dgamma, dbeta, train,

@@ -9,11 +9,15 @@ static _Thread_local char last_error[8192];
 
 const char *dnacl_last_error(void) { return last_error; }
 
+/* Callers may wrap the previous message (dnacl_fail(s, "%s: %s", file, dnacl_last_error())),
+ * so format into a scratch buffer first: vsnprintf into its own argument is undefined. */
 dnacl_status dnacl_fail(dnacl_status s, const char *fmt, ...) {
+  static _Thread_local char scratch[sizeof last_error];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(scratch, sizeof scratch, fmt, ap);
   va_end(ap);
+  memcpy(last_error, scratch, sizeof last_error);
   return s;
 }
 

@@ -411,17 +411,6 @@ static dnacl_status check_unique_names(mbuild *b) {
   return DNACL_OK;
 }
 
-/* "yaml/models/cnn_deep.yaml" -> "cnn_deep" */
-static void stem(const char *path, char out[64]) {
-  const char *b = strrchr(path, '/');
-  b = b ? b + 1 : path;
-  size_t n = strcspn(b, ".");
-  if (n == 0) n = strlen(b);
-  if (n > 63) n = 63;
-  memcpy(out, b, n);
-  out[n] = 0;
-}
-
 static dnacl_status build(const dnacl_ydoc *d, dnacl_model_spec *s) {
   mbuild b;
   memset(&b, 0, sizeof b);
@@ -445,7 +434,7 @@ static dnacl_status build(const dnacl_ydoc *d, dnacl_model_spec *s) {
       return dnacl_yerr(d, dnacl_ymap_get(root, "name"), "the model name is longer than 63 characters");
     snprintf(s->name, sizeof s->name, "%s", t.name);
   } else {
-    stem(d->path, s->name);
+    dnacl_ypath_stem(d->path, s->name);
   }
   if (t.description && !(s->description = strdup(t.description)))
     return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");

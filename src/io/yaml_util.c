@@ -4,6 +4,7 @@
 #include "io/yaml_util.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -777,4 +778,43 @@ dnacl_status dnacl_yread(const dnacl_ydoc *d, const dnacl_ynode *map, const dnac
     DNACL_TRY(dnacl_yread_value(d, v, f, target));
   }
   return DNACL_OK;
+}
+
+/* ---- writing spec files ---------------------------------------------------------- */
+
+void dnacl_ybuf_printf(dnacl_ybuf *b, const char *fmt, ...) {
+  if (b->oom) return;
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+      b->oom = 1;
+      return;
+    }
+    if (b->p && b->len + (size_t)n < b->cap) {
+      b->len += (size_t)n;
+      return;
+    }
+    size_t cap = b->cap ? b->cap : 2048;
+    while (cap <= b->len + (size_t)n) cap *= 2;
+    char *np = realloc(b->p, cap);
+    if (!np) {
+      b->oom = 1;
+      return;
+    }
+    b->p = np;
+    b->cap = cap;
+  }
+}
+
+void dnacl_ypath_stem(const char *path, char out[64]) {
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  size_t n = strcspn(b, ".");
+  if (n == 0) n = strlen(b);
+  if (n > 63) n = 63;
+  memcpy(out, b, n);
+  out[n] = 0;
 }

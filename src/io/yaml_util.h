@@ -152,4 +152,19 @@ dnacl_status dnacl_yread(const dnacl_ydoc *d, const dnacl_ynode *map, const dnac
                          const dnacl_yfield *fields, int n_fields, const char *const *extra_keys,
                          void *target, const char *what);
 
+/* ---- writing spec files ---------------------------------------------------------- */
+
+/* A growing text buffer for writing YAML and canonical spec text. Start it as {0}; after
+ * the last dnacl_ybuf_printf, oom says whether anything was lost (then free p and fail). */
+typedef struct dnacl_ybuf {
+  char *p;
+  size_t len, cap;
+  int oom;
+} dnacl_ybuf;
+void dnacl_ybuf_printf(dnacl_ybuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The file name of path without folders and extension, at most 63 characters, the default
+ * name of a spec: "yaml/models/cnn_deep.yaml" -> "cnn_deep". */
+void dnacl_ypath_stem(const char *path, char out[64]);
+
 #endif

@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -311,40 +310,6 @@ int dnacl_spec_same_layers(const dnacl_model_spec *a, const dnacl_model_spec *b)
 
 /* ---- YAML out ------------------------------------------------------------------------- */
 
-typedef struct sbuf {
-  char *p;
-  size_t len, cap;
-  int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  if (b->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->oom = 1;
-      return;
-    }
-    if (b->p && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = b->cap ? b->cap : 1024;
-    while (cap <= b->len + (size_t)n) cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-      b->oom = 1;
-      return;
-    }
-    b->p = np;
-    b->cap = cap;
-  }
-}
-
 /* The shortest decimal that reads back as the same float, so files stay readable
  * ("0.001", not "0.00100000005") and the round trip is exact. */
 static void fmt_float(float v, char *buf, size_t cap) {
@@ -355,92 +320,92 @@ static void fmt_float(float v, char *buf, size_t cap) {
 }
 
 /* A double-quoted YAML string. */
-static void sb_quoted(sbuf *b, const char *s) {
-  sb_printf(b, "\"");
+static void sb_quoted(dnacl_ybuf *b, const char *s) {
+  dnacl_ybuf_printf(b, "\"");
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
-    else if (*p == '\n') sb_printf(b, "\\n");
-    else if (*p == '\t') sb_printf(b, "\\t");
-    else if (*p < 0x20) sb_printf(b, "\\x%02x", *p);
-    else sb_printf(b, "%c", *p);
+    if (*p == '"' || *p == '\\') dnacl_ybuf_printf(b, "\\%c", *p);
+    else if (*p == '\n') dnacl_ybuf_printf(b, "\\n");
+    else if (*p == '\t') dnacl_ybuf_printf(b, "\\t");
+    else if (*p < 0x20) dnacl_ybuf_printf(b, "\\x%02x", *p);
+    else dnacl_ybuf_printf(b, "%c", *p);
   }
-  sb_printf(b, "\"");
+  dnacl_ybuf_printf(b, "\"");
 }
 
-static void sb_name(sbuf *b, const char *name) {
+static void sb_name(dnacl_ybuf *b, const char *name) {
   /* Layer names use a safe alphabet (model_spec.c), but a few plain words are YAML nulls. */
   if (!strcmp(name, "null") || !strcmp(name, "Null") || !strcmp(name, "NULL")) sb_quoted(b, name);
-  else sb_printf(b, "%s", name);
+  else dnacl_ybuf_printf(b, "%s", name);
 }
 
-static void emit_layer(sbuf *b, const dnacl_layer_spec *l, int indent) {
+static void emit_layer(dnacl_ybuf *b, const dnacl_layer_spec *l, int indent) {
   char f1[32], f2[32];
-  sb_printf(b, "%*s- %s: {name: ", indent, "", dnacl_layer_kind_name(l->kind));
+  dnacl_ybuf_printf(b, "%*s- %s: {name: ", indent, "", dnacl_layer_kind_name(l->kind));
   sb_name(b, l->name);
   switch (l->kind) {
     case DNACL_L_CONV1D:
-      sb_printf(b, ", filters: %d, kernel: %d, padding: %s, dilation: %d, bias: %s", l->filters, l->kernel,
+      dnacl_ybuf_printf(b, ", filters: %d, kernel: %d, padding: %s, dilation: %d, bias: %s", l->filters, l->kernel,
                 l->same_padding ? "same" : "valid", l->dilation, l->bias ? "true" : "false");
       break;
     case DNACL_L_DENSE:
-      sb_printf(b, ", units: %d, bias: %s", l->units, l->bias ? "true" : "false");
+      dnacl_ybuf_printf(b, ", units: %d, bias: %s", l->units, l->bias ? "true" : "false");
       break;
     case DNACL_L_BATCHNORM:
       fmt_float(l->eps, f1, sizeof f1);
       fmt_float(l->momentum, f2, sizeof f2);
-      sb_printf(b, ", eps: %s, momentum: %s", f1, f2);
+      dnacl_ybuf_printf(b, ", eps: %s, momentum: %s", f1, f2);
       break;
     case DNACL_L_LAYERNORM:
       fmt_float(l->eps, f1, sizeof f1);
-      sb_printf(b, ", eps: %s", f1);
+      dnacl_ybuf_printf(b, ", eps: %s", f1);
       break;
     case DNACL_L_ACTIVATION:
-      sb_printf(b, ", fn: %s%s", dnacl_act_name(l->act), l->ablation ? ", ablate: true" : "");
+      dnacl_ybuf_printf(b, ", fn: %s%s", dnacl_act_name(l->act), l->ablation ? ", ablate: true" : "");
       break;
     case DNACL_L_MAXPOOL:
-      sb_printf(b, ", window: %d, stride: %d", l->window, l->stride);
+      dnacl_ybuf_printf(b, ", window: %d, stride: %d", l->window, l->stride);
       break;
     case DNACL_L_DROPOUT:
       fmt_float(l->p, f1, sizeof f1);
-      sb_printf(b, ", p: %s", f1);
+      dnacl_ybuf_printf(b, ", p: %s", f1);
       break;
     case DNACL_L_TRANSFORMER:
       fmt_float(l->p, f1, sizeof f1);
-      sb_printf(b, ", heads: %d, mlp: %d, dropout: %s", l->heads, l->mlp, f1);
+      dnacl_ybuf_printf(b, ", heads: %d, mlp: %d, dropout: %s", l->heads, l->mlp, f1);
       break;
     default:
       break;
   }
-  sb_printf(b, "}\n");
+  dnacl_ybuf_printf(b, "}\n");
 }
 
 dnacl_status dnacl_spec_to_yaml(const dnacl_model_spec *s, const char *comment, char **text) {
   if (!s || !text) return dnacl_fail(DNACL_ERR_ARG, "dnacl_spec_to_yaml: NULL argument");
   *text = NULL;
-  sbuf b = {0};
+  dnacl_ybuf b = {0};
   if (comment) {
     const char *p = comment;
     while (*p) {
       size_t n = strcspn(p, "\n");
-      sb_printf(&b, "# %.*s\n", (int)n, p);
+      dnacl_ybuf_printf(&b, "# %.*s\n", (int)n, p);
       p += n;
       if (*p) p++;
     }
   }
-  sb_printf(&b, "name: ");
+  dnacl_ybuf_printf(&b, "name: ");
   sb_quoted(&b, s->name);
   if (s->description) {
-    sb_printf(&b, "\ndescription: ");
+    dnacl_ybuf_printf(&b, "\ndescription: ");
     sb_quoted(&b, s->description);
   }
-  sb_printf(&b, "\nlength: %d\ntasks: %d\nalphabet: %d\nlayers:\n", s->length, s->tasks, s->alphabet);
+  dnacl_ybuf_printf(&b, "\nlength: %d\ntasks: %d\nalphabet: %d\nlayers:\n", s->length, s->tasks, s->alphabet);
   int indent = 2;
   for (int i = 0; i < s->n_layers; i++) {
     const dnacl_layer_spec *l = &s->layers[i];
     if (l->kind == DNACL_L_RESIDUAL_BEGIN) {
-      sb_printf(&b, "%*s- residual:\n%*sname: ", indent, "", indent + 4, "");
+      dnacl_ybuf_printf(&b, "%*s- residual:\n%*sname: ", indent, "", indent + 4, "");
       sb_name(&b, l->name);
-      sb_printf(&b, "\n%*slayers:\n", indent + 4, "");
+      dnacl_ybuf_printf(&b, "\n%*slayers:\n", indent + 4, "");
       indent += 6;
     } else if (l->kind == DNACL_L_RESIDUAL_END) {
       indent -= 6;

@@ -7,7 +7,6 @@
  * evaluations (one this build cannot run yet is refused by name) and unique cell ids. */
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,40 +163,6 @@ static void id_text(const char *v, char *out, size_t cap) {
     out[k++] = ok ? c : '_';
   }
   out[k] = 0;
-}
-
-typedef struct sbuf {
-  char *p;
-  size_t len, cap;
-  int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  if (b->oom) return;
-  for (;;) {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->oom = 1;
-      return;
-    }
-    if (b->p && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = b->cap ? b->cap : 2048;
-    while (cap <= b->len + (size_t)n) cap *= 2;
-    char *np = realloc(b->p, cap);
-    if (!np) {
-      b->oom = 1;
-      return;
-    }
-    b->p = np;
-    b->cap = cap;
-  }
 }
 
 /* ---- data ----------------------------------------------------------------------------------- */
@@ -522,34 +487,34 @@ static dnacl_status make_columns(dnacl_sweep *sw) {
  * written (relative to the sweep file), so shards on machines with different directory
  * layouts still agree. */
 static dnacl_status make_canonical(dnacl_sweep *sw) {
-  sbuf b = {0};
+  dnacl_ybuf b = {0};
   const dnacl_sweep_data *D = &sw->data;
   const dnacl_ynode *dn = dnacl_ymap_get(sw->doc.root, "data");
-  sb_printf(&b, "dnacl sweep v1\n");
+  dnacl_ybuf_printf(&b, "dnacl sweep v1\n");
   if (D->simulate) {
     /* As written (the resolved path depends on the working directory). */
     const dnacl_ynode *mo = dnacl_ymap_get(dnacl_ymap_get(dn, "simulate"), "motifs");
-    sb_printf(&b, "data.simulate\ttask=%s n=%d length=%d seed=%d motifs=%s\n", D->sim.task, D->sim.n, D->sim.length,
+    dnacl_ybuf_printf(&b, "data.simulate\ttask=%s n=%d length=%d seed=%d motifs=%s\n", D->sim.task, D->sim.n, D->sim.length,
               D->sim.seed, mo ? mo->value : "-");
   }
   static const char *const keys[] = {"file", "valid", "test", "labels", "tf", NULL};
   for (int i = 0; keys[i]; i++) {
     const dnacl_ynode *v = dn && dn->kind == DNACL_Y_SCALAR ? (i == 0 ? dn : NULL) : dnacl_ymap_get(dn, keys[i]);
-    if (v) sb_printf(&b, "data.%s\t%s\n", keys[i], v->value);
+    if (v) dnacl_ybuf_printf(&b, "data.%s\t%s\n", keys[i], v->value);
   }
-  sb_printf(&b, "data.crop\t%d\ndata.pad\t%d\ndata.n_value\t%.17g\n", D->crop, D->pad, D->n_value);
+  dnacl_ybuf_printf(&b, "data.crop\t%d\ndata.pad\t%d\ndata.n_value\t%.17g\n", D->crop, D->pad, D->n_value);
   for (int m = 0; m < sw->n_models; m++) {
     char *y, hex[17];
     DNACL_TRY(dnacl_spec_to_yaml(&sw->models[m], NULL, &y));
     dnacl_hash_hex(y, strlen(y), hex);
     free(y);
-    sb_printf(&b, "model\t%s\t%s\n", sw->models[m].name, hex);
+    dnacl_ybuf_printf(&b, "model\t%s\t%s\n", sw->models[m].name, hex);
   }
   for (int a = 1; a < sw->n_axes; a++) {
     const dnacl_sweep_axis *ax = &sw->axes[a];
-    sb_printf(&b, "grid\t%s\t", ax->key);
-    for (int v = 0; v < ax->n; v++) sb_printf(&b, "%s%s", v ? "," : "", ax->values[v]);
-    sb_printf(&b, "\n");
+    dnacl_ybuf_printf(&b, "grid\t%s\t", ax->key);
+    for (int v = 0; v < ax->n; v++) dnacl_ybuf_printf(&b, "%s%s", v ? "," : "", ax->values[v]);
+    dnacl_ybuf_printf(&b, "\n");
   }
   const dnacl_sweep_train *t = &sw->train;
   for (int f = 0; f < N_TRAIN; f++) {
@@ -558,17 +523,17 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
     if (fd->type == DNACL_YF_DOUBLE) {
       double v;
       memcpy(&v, p, sizeof v);
-      sb_printf(&b, "train.%s\t%.17g\n", fd->key, v);
+      dnacl_ybuf_printf(&b, "train.%s\t%.17g\n", fd->key, v);
     } else {
       int v;
       memcpy(&v, p, sizeof v);
-      if (fd->type == DNACL_YF_ENUM) sb_printf(&b, "train.%s\t%s\n", fd->key, fd->choices[v]);
-      else sb_printf(&b, "train.%s\t%d\n", fd->key, v);
+      if (fd->type == DNACL_YF_ENUM) dnacl_ybuf_printf(&b, "train.%s\t%s\n", fd->key, fd->choices[v]);
+      else dnacl_ybuf_printf(&b, "train.%s\t%d\n", fd->key, v);
     }
   }
   for (int e = 0; e < sw->n_evals; e++) {
     const dnacl_sweep_eval *ev = &sw->evals[e];
-    sb_printf(&b, "evaluate\t%s\tmethods=%u n=%d output=%d ig_steps=%d ig_refs=%d shap_refs=%d database=%s evalue=%.17g "
+    dnacl_ybuf_printf(&b, "evaluate\t%s\tmethods=%u n=%d output=%d ig_steps=%d ig_refs=%d shap_refs=%d database=%s evalue=%.17g "
               "threshold=%.17g max_seqs=%d\n",
               ev->def->name, ev->methods, ev->n, ev->output, ev->ig_steps, ev->ig_refs, ev->shap_refs,
               ev->database_written ? ev->database_written : "-", ev->evalue, ev->threshold, ev->max_seqs);
@@ -583,16 +548,6 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
 }
 
 /* ---- the file ---------------------------------------------------------------------------------- */
-
-static void stem(const char *path, char out[64]) {
-  const char *b = strrchr(path, '/');
-  b = b ? b + 1 : path;
-  size_t n = strcspn(b, ".");
-  if (n == 0) n = strlen(b);
-  if (n > 63) n = 63;
-  memcpy(out, b, n);
-  out[n] = 0;
-}
 
 static dnacl_status build(dnacl_sweep *sw) {
   const dnacl_ydoc *d = &sw->doc;
@@ -614,7 +569,7 @@ static dnacl_status build(dnacl_sweep *sw) {
       return dnacl_yerr(d, nn, "a sweep name is at most 63 letters, digits and ._+- characters, got '%s'", t.name);
     snprintf(sw->name, sizeof sw->name, "%s", t.name);
   } else {
-    stem(sw->path, sw->name);
+    dnacl_ypath_stem(sw->path, sw->name);
   }
   if (t.description && !(sw->description = strdup(t.description))) return oom();
   if (t.expected_time && !(sw->expected_time = strdup(t.expected_time))) return oom();

@@ -8,21 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/h5_quiet.h"
 #include "io/seqdata_impl.h"
 #include "runtime/runtime.h"
-
-/* HDF5 prints its error stack on stderr by default; we give our own messages instead and
- * put back whatever handler the application had. */
-typedef struct h5_quiet {
-  H5E_auto2_t func;
-  void *data;
-} h5_quiet;
-
-static void quiet_on(h5_quiet *q) {
-  H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-static void quiet_off(h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
 
 static int has_link(hid_t f, const char *name) { return H5Lexists(f, name, H5P_DEFAULT) > 0; }
 

@@ -7,21 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io/h5_quiet.h"
 #include "runtime/runtime.h"
 #include "sim/simulate.h"
 #include "sim/truth_h5.h"
-
-/* HDF5 prints its error stack on stderr by default; our messages say what failed, so it
- * is silenced for the duration of a call and the caller's handler put back. */
-typedef struct h5_quiet {
-  H5E_auto2_t func;
-  void *data;
-} h5_quiet;
-static void quiet_on(h5_quiet *q) {
-  H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data);
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-}
-static void quiet_off(h5_quiet *q) { H5Eset_auto2(H5E_DEFAULT, q->func, q->data); }
 
 /* ---- writing ------------------------------------------------------------------------- */
 

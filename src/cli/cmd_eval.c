@@ -198,17 +198,6 @@ fail_quiet:
 
 /* ---- eval ------------------------------------------------------------------------------- */
 
-static void json_str(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') printf("\\%c", c);
-    else if (c < 0x20) printf("\\u%04x", c);
-    else putchar(c);
-  }
-  putchar('"');
-}
-
 /* JSON has no NaN: a task with one class has no AUROC/AUPR, written as null. */
 static void json_num(double v) {
   if (isfinite(v)) printf("%.6f", v);
@@ -262,21 +251,21 @@ int cmd_eval(int argc, char **argv) {
     const char *split = o.load.split ? o.load.split : "all";
     if (o.json) {
       printf("{\"run\": ");
-      json_str(o.run);
+      cli_json_str(o.run);
       printf(", \"checkpoint\": ");
-      json_str(o.which);
+      cli_json_str(o.which);
       /* The step is a number when the checkpoint says; null for one without it. */
       printf(", \"step\": %s", strcmp(step, "?") ? step : "null");
       printf(", \"model\": ");
-      json_str(m->spec.name);
+      cli_json_str(m->spec.name);
       printf(", \"data\": ");
-      json_str(o.data);
+      cli_json_str(o.data);
       printf(", \"split\": ");
-      json_str(split);
+      cli_json_str(split);
       printf(", \"length\": %d,\n \"tasks\": [", set.length);
       for (int t = 0; t < T; t++) {
         printf("%s\n  {\"name\": ", t ? "," : "");
-        json_str(set.task_names[t]);
+        cli_json_str(set.task_names[t]);
         printf(", ");
         json_metrics(&per[t]);
         printf("}");

@@ -81,11 +81,6 @@ typedef struct explain_opts {
   uint64_t seed;
 } explain_opts;
 
-static int need(const char *opt, const char *val) {
-  if (!val) fprintf(stderr, "dnacl explain: %s needs a value\n", opt);
-  return val != NULL;
-}
-
 static int parse_int(const char *opt, const char *val, long lo, long hi, long *out) {
   char *end;
   errno = 0;
@@ -123,7 +118,7 @@ static int parse(int argc, char **argv, explain_opts *e, int *rest_argc, char **
     } else if (!strcmp(a, "--hypothetical")) {
       e->hypothetical = 1;
     } else if (!strcmp(a, "--method")) {
-      if (!need(a, val)) return 2;
+      if (!cli_need("explain", a, val)) return 2;
       for (int k = 0; k < (int)(sizeof method_names / sizeof *method_names); k++)
         if (!strcmp(val, method_names[k])) e->meth = (method)k;
       if ((int)e->meth < 0) {
@@ -134,7 +129,7 @@ static int parse(int argc, char **argv, explain_opts *e, int *rest_argc, char **
       i++;
     } else if (!strcmp(a, "--target") || !strcmp(a, "--select") || !strcmp(a, "--tsv") || !strcmp(a, "--svg") ||
                !strcmp(a, "--baseline") || !strcmp(a, "--quadrature")) {
-      if (!need(a, val)) return 2;
+      if (!cli_need("explain", a, val)) return 2;
       const char **dst = !strcmp(a, "--target")     ? &e->target
                          : !strcmp(a, "--select")   ? &e->select
                          : !strcmp(a, "--tsv")      ? &e->tsv
@@ -144,7 +139,7 @@ static int parse(int argc, char **argv, explain_opts *e, int *rest_argc, char **
       *dst = val;
       i++;
     } else if (!strcmp(a, "--top") || !strcmp(a, "--steps") || !strcmp(a, "--refs") || !strcmp(a, "--seed")) {
-      if (!need(a, val)) return 2;
+      if (!cli_need("explain", a, val)) return 2;
       long hi = !strcmp(a, "--seed") ? 2147483647L : !strcmp(a, "--top") ? 100000000L : 10000L;
       if (!parse_int(a, val, !strcmp(a, "--seed") ? 0 : 1, hi, &v)) return 2;
       if (!strcmp(a, "--top")) e->top = (int)v;
@@ -207,33 +202,6 @@ static int parse_select(const char *s, int n, int *lo, int *hi) {
   *lo = (int)a;
   *hi = (int)b;
   return 1;
-}
-
-static int resolve_target(const char *t, const dnacl_model *m, const dnacl_seqset *set, int *out) {
-  int T = m->spec.tasks;
-  if (!t) {
-    *out = 0;
-    return 1;
-  }
-  char *end;
-  long v = strtol(t, &end, 10);
-  if (!*end && end != t) {
-    if (v < 0 || v >= T) {
-      fprintf(stderr, "dnacl explain: --target %ld: model %s has %d output(s) (0..%d)\n", v, m->spec.name, T, T - 1);
-      return 0;
-    }
-    *out = (int)v;
-    return 1;
-  }
-  if (set->n_tasks == T)
-    for (int k = 0; k < T; k++)
-      if (!strcmp(set->task_names[k], t)) {
-        *out = k;
-        return 1;
-      }
-  fprintf(stderr, "dnacl explain: --target '%s' is neither an output index (0..%d) nor a task name of %s\n", t, T - 1,
-          "the data");
-  return 0;
 }
 
 /* Logits of rows of a set, through the same path as dnacl predict. */
@@ -416,7 +384,7 @@ int cmd_explain(int argc, char **argv) {
   dnacl_status s = DNACL_OK;
   rc = 1;
 
-  if (!resolve_target(e.target, m, &set, &r.target)) goto done;
+  if (!cli_resolve_target("explain", e.target, m, &set, &r.target)) goto done;
   r.xo.target = r.target;
   r.xo.output = e.prob ? DNACL_EXPLAIN_PROB : DNACL_EXPLAIN_LOGIT;
   r.xo.correct = e.correct;

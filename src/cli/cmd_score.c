@@ -55,11 +55,6 @@ typedef struct score_opts {
   dnacl_filter_match_opts fo;
 } score_opts;
 
-static int need(const char *opt, const char *val) {
-  if (!val) fprintf(stderr, "dnacl score: %s needs a value\n", opt);
-  return val != NULL;
-}
-
 static int parse_num(const char *opt, const char *val, double lo, double hi, int integer, double *out) {
   char *end;
   errno = 0;
@@ -115,17 +110,17 @@ static int parse(int argc, char **argv, score_opts *e, int *rest_argc, char **re
     } else if (!strcmp(a, "--correct")) {
       e->ao.correct = 1;
     } else if (!strcmp(a, "--method")) {
-      if (!need(a, val) || !add_methods(val, &e->methods)) return 2;
+      if (!cli_need("score", a, val) || !add_methods(val, &e->methods)) return 2;
       e->methods_given = 1;
       i++;
     } else if (!strcmp(a, "--target") || !strcmp(a, "--db")) {
-      if (!need(a, val)) return 2;
+      if (!cli_need("score", a, val)) return 2;
       *(!strcmp(a, "--target") ? &e->target : &e->db) = val;
       i++;
     } else if (!strcmp(a, "--n") || !strcmp(a, "--ig-steps") || !strcmp(a, "--ig-refs") ||
                !strcmp(a, "--shap-refs") || !strcmp(a, "--seed")) {
       int seed = !strcmp(a, "--seed");
-      if (!need(a, val) || !parse_num(a, val, seed ? 0 : 1, seed ? 2147483647.0 : (!strcmp(a, "--n") ? 1e7 : 10000), 1, &v))
+      if (!cli_need("score", a, val) || !parse_num(a, val, seed ? 0 : 1, seed ? 2147483647.0 : (!strcmp(a, "--n") ? 1e7 : 10000), 1, &v))
         return 2;
       if (!strcmp(a, "--n")) e->ao.n = (int)v;
       else if (!strcmp(a, "--ig-steps")) e->ao.ig_steps = (int)v;
@@ -135,7 +130,7 @@ static int parse(int argc, char **argv, score_opts *e, int *rest_argc, char **re
       i++;
     } else if (!strcmp(a, "--evalue") || !strcmp(a, "--threshold") || !strcmp(a, "--pseudocount")) {
       int ev = !strcmp(a, "--evalue"), th = !strcmp(a, "--threshold");
-      if (!need(a, val) || !parse_num(a, val, ev ? 1e-300 : 0, th ? 0.999999 : 1e6, 0, &v)) return 2;
+      if (!cli_need("score", a, val) || !parse_num(a, val, ev ? 1e-300 : 0, th ? 0.999999 : 1e6, 0, &v)) return 2;
       if (ev) e->fo.evalue = v;
       else if (th) e->fo.threshold = v;
       else e->fo.pseudocount = v;
@@ -150,43 +145,7 @@ static int parse(int argc, char **argv, score_opts *e, int *rest_argc, char **re
   return -1;
 }
 
-static int resolve_target(const char *t, const dnacl_model *m, const dnacl_seqset *set, int *out) {
-  int T = m->spec.tasks;
-  if (!t) {
-    *out = 0;
-    return 1;
-  }
-  char *end;
-  long v = strtol(t, &end, 10);
-  if (*t && !*end) {
-    if (v < 0 || v >= T) {
-      fprintf(stderr, "dnacl score: --target %ld: model %s has %d output(s) (0..%d)\n", v, m->spec.name, T, T - 1);
-      return 0;
-    }
-    *out = (int)v;
-    return 1;
-  }
-  for (int k = 0; k < set->n_tasks; k++)
-    if (!strcmp(set->task_names[k], t)) {
-      *out = k;
-      return 1;
-    }
-  fprintf(stderr, "dnacl score: --target '%s' is neither an output index (0..%d) nor a task name of the data\n", t, T - 1);
-  return 0;
-}
-
 /* ---- printing ----------------------------------------------------------------------------- */
-
-static void json_str(const char *s) {
-  putchar('"');
-  for (; s && *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') printf("\\%c", c);
-    else if (c < 0x20) printf("\\u%04x", c);
-    else putchar(c);
-  }
-  putchar('"');
-}
 
 /* JSON has no NaN: a value that does not exist is null. */
 static void json_num(double v) {
@@ -284,19 +243,19 @@ static void print_tsv(const dnacl_seqset *set, const score_opts *e, const score_
 static void print_json(const cli_run_opts *o, const dnacl_model *m, const dnacl_seqset *set, const score_opts *e,
                        const score_results *r) {
   printf("{\"run\": ");
-  json_str(o->run);
+  cli_json_str(o->run);
   printf(", \"checkpoint\": ");
-  json_str(o->which);
+  cli_json_str(o->which);
   printf(", \"model\": ");
-  json_str(m->spec.name);
+  cli_json_str(m->spec.name);
   printf(", \"data\": ");
-  json_str(o->data);
+  cli_json_str(o->data);
   printf(", \"split\": ");
-  json_str(r->split ? r->split : "all");
+  cli_json_str(r->split ? r->split : "all");
   printf(", \"sequences\": %d,\n \"classification\": {\"tasks\": [", set->n);
   for (int t = 0; t < r->T; t++) {
     printf("%s{\"name\": ", t ? ", " : "");
-    json_str(set->task_names[t]);
+    cli_json_str(set->task_names[t]);
     printf(", \"positives\": %zu, \"auroc\": ", r->per[t].n_pos);
     json_num(r->per[t].auroc);
     printf(", \"aupr\": ");
@@ -308,11 +267,11 @@ static void print_json(const cli_run_opts *o, const dnacl_model *m, const dnacl_
   printf(", \"aupr\": ");
   json_num(r->mean.aupr);
   printf("}},\n \"filter_match\": {\"status\": ");
-  json_str(r->fm_status);
+  cli_json_str(r->fm_status);
   if (r->fm_ok) {
     const dnacl_filter_match *f = &r->fm;
     printf(", \"database\": ");
-    json_str(r->db_path);
+    cli_json_str(r->db_path);
     printf(", \"evalue_threshold\": ");
     json_num(e->fo.evalue);
     printf(", \"activation_threshold\": ");
@@ -331,10 +290,10 @@ static void print_json(const cli_run_opts *o, const dnacl_model *m, const dnacl_
     for (int k = 0; k < f->n_filters; k++) {
       const dnacl_filter_match_row *row = &f->rows[k];
       printf("%s{\"filter\": %d, \"sites\": %ld, \"best\": ", k ? ", " : "", k, row->sites);
-      if (row->best >= 0) json_str(r->db->motifs[row->best].id);
+      if (row->best >= 0) cli_json_str(r->db->motifs[row->best].id);
       else printf("null");
       printf(", \"best_name\": ");
-      if (row->best >= 0 && r->db->motifs[row->best].name) json_str(r->db->motifs[row->best].name);
+      if (row->best >= 0 && r->db->motifs[row->best].name) cli_json_str(r->db->motifs[row->best].name);
       else printf("null");
       printf(", \"evalue\": ");
       json_num(row->evalue);
@@ -344,7 +303,7 @@ static void print_json(const cli_run_opts *o, const dnacl_model *m, const dnacl_
     printf("]");
   }
   printf("},\n \"attribution\": {\"status\": ");
-  json_str(r->attr_status);
+  cli_json_str(r->attr_status);
   if (r->attr_ok) {
     const dnacl_attr_scores *a = &r->as;
     printf(", \"target\": %d, \"output\": \"%s\", \"correct\": %s, \"seed\": %llu", r->target,
@@ -359,11 +318,11 @@ static void print_json(const cli_run_opts *o, const dnacl_model *m, const dnacl_
       const dnacl_attr_score *s = &a->method[k];
       printf("%s\n   ", first ? "" : ",");
       first = 0;
-      json_str(dnacl_score_method_names[k]);
+      cli_json_str(dnacl_score_method_names[k]);
       printf(": {\"status\": \"%s\"", s->refused ? "refused" : "ok");
       if (s->refused) {
         printf(", \"reason\": ");
-        json_str(s->reason);
+        cli_json_str(s->reason);
         printf("}");
         continue;
       }
@@ -444,7 +403,7 @@ int cmd_score(int argc, char **argv) {
     rc = 1;
     goto done;
   }
-  if (!resolve_target(e.target, m, &set, &r.target)) {
+  if (!cli_resolve_target("score", e.target, m, &set, &r.target)) {
     rc = 2;
     goto done;
   }

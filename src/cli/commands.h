@@ -15,6 +15,10 @@ typedef struct cli_common {
 } cli_common;
 /* If argv[*i] is a common option, consume it (and its value) and return 1. */
 int cli_common_option(int argc, char **argv, int *i, cli_common *c);
+/* 1 if an option's value is there, else 0 after "dnacl CMD: OPT needs a value". */
+int cli_need(const char *cmd, const char *opt, const char *val);
+/* s as a JSON string on stdout (NULL prints ""). */
+void cli_json_str(const char *s);
 
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
@@ -50,4 +54,7 @@ int cli_run_parse(const char *cmd, const char *usage, int json_ok, int out_ok, i
  * Returns 0 or an exit code after printing the error; on 0 the caller owns *ctx, *m, *set. */
 int cli_run_open(const char *cmd, cli_run_opts *o, const char *default_split, int allow_unlabelled,
                  dnacl_ctx **ctx, dnacl_model **m, dnacl_seqset *set);
+/* --target: an output index of the model or a task name of the data (NULL: output 0).
+ * Returns 1 with *out set, or 0 after printing the error. */
+int cli_resolve_target(const char *cmd, const char *t, const dnacl_model *m, const dnacl_seqset *set, int *out);
 #endif

@@ -48,6 +48,17 @@ static inline dnacl_ctx *harness_ctx(void) {
   return ctx;
 }
 
+/* A second context on the same device whose kernels are built with the other device
+ * class's macros (DNACL_GPU on a CPU, DNACL_CPU on a GPU) and launched with that class's
+ * work split, so both variants of every kernel are checked on whatever device runs the
+ * tests. Only the calling test's kernels run on it. */
+static inline dnacl_ctx *harness_other_class_ctx(void) {
+  dnacl_ctx *ctx = harness_ctx();
+  ctx->is_cpu = !ctx->is_cpu;
+  printf("-- again with the %s work split --\n", ctx->is_cpu ? "CPU" : "GPU");
+  return ctx;
+}
+
 /* tests/golden/<name>.safetensors; the test runs from the source root (see CMakeLists). */
 static inline dnacl_safetensors golden_load(const char *name) {
   char path[512];

@@ -419,17 +419,6 @@ static void test_shape_errors(dnacl_ctx *ctx) {
   dnacl_layer_free(l);
 }
 
-/* A second context on the same device whose kernels are built with the other device
- * class's macros (DNACL_GPU on a CPU, DNACL_CPU on a GPU) and launched with that class's
- * work split, so both variants of every kernel are checked on whatever device runs the
- * tests. Only this file's kernels run on it. */
-static dnacl_ctx *other_class_ctx(void) {
-  dnacl_ctx *ctx = harness_ctx();
-  ctx->is_cpu = !ctx->is_cpu;
-  printf("-- again with the %s work split --\n", ctx->is_cpu ? "CPU" : "GPU");
-  return ctx;
-}
-
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   test_names(ctx);
@@ -443,7 +432,7 @@ int main(void) {
   printf("worst absolute error per golden case (forward, backward):\n");
   for (int i = 0; i < N_ACTS; i++) printf("  act_%-12s %.3g  %.3g\n", ACTS[i], wy[i], wdx[i]);
   dnacl_ctx_release(ctx);
-  ctx = other_class_ctx();
+  ctx = harness_other_class_ctx();
   for (int i = 0; i < N_ACTS; i++) test_golden(ctx, ACTS[i], &wy[i], &wdx[i]);
   test_grid(ctx);
   for (int a = 1; a < DNACL_ACT_COUNT; a++) test_rescale(ctx, a);

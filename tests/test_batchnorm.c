@@ -195,17 +195,6 @@ static void test_defaults_and_errors(dnacl_ctx *ctx) {
   CHECK(dnacl_batchnorm_new(ctx, "bn", 4, 1e-5f, 1.5f, &l) == DNACL_ERR_ARG, "momentum > 1");
 }
 
-/* A second context on the same device whose kernels are built with the other device
- * class's macros (DNACL_GPU on a CPU, DNACL_CPU on a GPU) and launched with that class's
- * work split, so both variants of every kernel are checked on whatever device runs the
- * tests. Only this file's kernels run on it. */
-static dnacl_ctx *other_class_ctx(void) {
-  dnacl_ctx *ctx = harness_ctx();
-  ctx->is_cpu = !ctx->is_cpu;
-  printf("-- again with the %s work split --\n", ctx->is_cpu ? "CPU" : "GPU");
-  return ctx;
-}
-
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   bn_case(ctx, "batchnorm_train_b5_c31_l33");
@@ -214,7 +203,7 @@ int main(void) {
   bn_case(ctx, "batchnorm_eval_b5_c64_l33");
   test_defaults_and_errors(ctx);
   dnacl_ctx_release(ctx);
-  ctx = other_class_ctx();
+  ctx = harness_other_class_ctx();
   bn_case(ctx, "batchnorm_train_b5_c31_l33");
   bn_case(ctx, "batchnorm_train_b33_c64_l7");
   bn_case(ctx, "batchnorm_train_b33_c65");

@@ -242,17 +242,6 @@ static void test_defaults_and_errors(dnacl_ctx *ctx) {
   CHECK(dnacl_layernorm_new(ctx, "ln", 8, 0.0f, &l) == DNACL_ERR_ARG, "eps must be positive");
 }
 
-/* A second context on the same device whose kernels are built with the other device
- * class's macros (DNACL_GPU on a CPU, DNACL_CPU on a GPU) and launched with that class's
- * work split, so both variants of every kernel are checked on whatever device runs the
- * tests. Only this file's kernels run on it. */
-static dnacl_ctx *other_class_ctx(void) {
-  dnacl_ctx *ctx = harness_ctx();
-  ctx->is_cpu = !ctx->is_cpu;
-  printf("-- again with the %s work split --\n", ctx->is_cpu ? "CPU" : "GPU");
-  return ctx;
-}
-
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   ln_case(ctx, "layernorm_b1_c64_l50");
@@ -260,7 +249,7 @@ int main(void) {
   test_2d(ctx);
   test_defaults_and_errors(ctx);
   dnacl_ctx_release(ctx);
-  ctx = other_class_ctx();
+  ctx = harness_other_class_ctx();
   ln_case(ctx, "layernorm_b1_c64_l50");
   ln_case(ctx, "layernorm_b5_c31_l33");
   test_2d(ctx);

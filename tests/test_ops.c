@@ -216,17 +216,6 @@ static void test_flatten(dnacl_ctx *ctx) {
   dnacl_layer_free(l);
 }
 
-/* A second context on the same device whose kernels are built with the other device
- * class's macros (DNACL_GPU on a CPU, DNACL_CPU on a GPU) and launched with that class's
- * work split, so both variants of every kernel are checked on whatever device runs the
- * tests. Only this file's kernels run on it. */
-static dnacl_ctx *other_class_ctx(void) {
-  dnacl_ctx *ctx = harness_ctx();
-  ctx->is_cpu = !ctx->is_cpu;
-  printf("-- again with the %s work split --\n", ctx->is_cpu ? "CPU" : "GPU");
-  return ctx;
-}
-
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   double wy, wdx;
@@ -237,7 +226,7 @@ int main(void) {
   printf("worst absolute error per golden case (forward, backward):\n");
   printf("  add_b5_c7_l33  %.3g  %.3g\n", wy, wdx);
   dnacl_ctx_release(ctx);
-  ctx = other_class_ctx();
+  ctx = harness_other_class_ctx();
   test_add_golden(ctx, &wy, &wdx);
   test_blas1(ctx);
   test_sum(ctx);

@@ -147,17 +147,6 @@ static void test_l2(dnacl_ctx *ctx) {
   free(want);
 }
 
-/* A second context on the same device whose kernels are built with the other device
- * class's macros (DNACL_GPU on a CPU, DNACL_CPU on a GPU) and launched with that class's
- * work split, so both variants of every kernel are checked on whatever device runs the
- * tests. Only this file's kernels run on it. */
-static dnacl_ctx *other_class_ctx(void) {
-  dnacl_ctx *ctx = harness_ctx();
-  ctx->is_cpu = !ctx->is_cpu;
-  printf("-- again with the %s work split --\n", ctx->is_cpu ? "CPU" : "GPU");
-  return ctx;
-}
-
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
   adam_case(ctx, "adam_adam");
@@ -165,7 +154,7 @@ int main(void) {
   adam_case(ctx, "adam_adamw");
   test_l2(ctx);
   dnacl_ctx_release(ctx);
-  ctx = other_class_ctx();
+  ctx = harness_other_class_ctx();
   adam_case(ctx, "adam_adam");
   adam_case(ctx, "adam_adam_wd");
   adam_case(ctx, "adam_adamw");

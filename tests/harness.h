@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "io/safetensors.h"
+#include "nn/layer.h"
 #include "runtime/runtime.h"
 
 static int h_checks, h_failed;
@@ -176,6 +177,30 @@ static inline void fd_check(const char *label, float *x, size_t n, const float *
   printf("  %-40s finite differences: %d probes, max abs diff %.3g%s\n", label, n_probe, worst,
          bad ? "  FAILED" : "");
   CHECK(bad == 0, "%s: %d of %d finite-difference probes out of tolerance", label, bad, n_probe);
+}
+
+/* A loss closure for fd_check on a layer: L = sum(y * dy) of forward(x) (in train mode when
+ * train is set), as a function of the host array `host`, uploaded into `target` (x itself
+ * or one of the layer's parameters) before each forward. In train mode batch statistics
+ * are recomputed at every evaluation, so the differences see their gradient too. */
+typedef struct fd_forward {
+  dnacl_ctx *ctx;
+  dnacl_layer *l;
+  dnacl_tensor *x, *y, *target;
+  float *host;
+  const float *dy;
+  int train;
+} fd_forward;
+
+static inline double fd_forward_loss(void *user) {
+  fd_forward *u = user;
+  OK(dnacl_tensor_write(u->ctx, u->target, u->host));
+  OK(u->l->ops->forward(u->l, u->ctx, u->x, u->y, u->train));
+  float *y = read_host(u->ctx, u->y);
+  double s = 0;
+  for (size_t i = 0; i < u->y->n; i++) s += (double)y[i] * u->dy[i];
+  free(y);
+  return s;
 }
 
 #endif

@@ -4,29 +4,6 @@
 #include "harness.h"
 #include "nn/layer.h"
 
-/* L = sum(y * dy) as a function of one host array (x, gamma or beta) that is uploaded into
- * `target` before each forward. In train mode the batch statistics are recomputed at every
- * evaluation, so the finite differences see the full batch-statistics gradient. */
-typedef struct fd_user {
-  dnacl_ctx *ctx;
-  dnacl_layer *l;
-  dnacl_tensor *x, *y, *target;
-  float *host;
-  const float *dy;
-  int train;
-} fd_user;
-
-static double fd_loss(void *u_) {
-  fd_user *u = u_;
-  OK(dnacl_tensor_write(u->ctx, u->target, u->host));
-  OK(u->l->ops->forward(u->l, u->ctx, u->x, u->y, u->train));
-  float *y = read_host(u->ctx, u->y);
-  double s = 0;
-  for (size_t i = 0; i < u->y->n; i++) s += (double)y[i] * u->dy[i];
-  free(y);
-  return s;
-}
-
 static void set_param(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_safetensors *g, const char *name) {
   dnacl_param *p = dnacl_layer_param(l, name);
   CHECK(p != NULL, "batchnorm has no param %s", name);
@@ -122,9 +99,9 @@ static double bn_case(dnacl_ctx *ctx, const char *name) {
    * (seen: 3.4e-5), checked to 5e-4 + 1e-2 relative; gamma and beta enter linearly, so
    * h = 0.25 costs no truncation error and the noise is ~4e-5. */
   const float *dyh = golden_get(&g, "dy")->data;
-  fd_user u = {ctx, l, &x, &y, &x, malloc(x.n * 4), dyh, train};
+  fd_forward u = {ctx, l, &x, &y, &x, malloc(x.n * 4), dyh, train};
   memcpy(u.host, golden_get(&g, "x")->data, x.n * 4);
-  fd_check("dL/dx", u.host, x.n, dx1, fd_loss, &u, 24, 5e-2f, 5e-4, 1e-2);
+  fd_check("dL/dx", u.host, x.n, dx1, fd_forward_loss, &u, 24, 5e-2f, 5e-4, 1e-2);
   OK(dnacl_tensor_write(ctx, &x, golden_get(&g, "x")->data));
   free(u.host);
   const char *fdp[2] = {"gamma", "beta"};
@@ -132,11 +109,11 @@ static double bn_case(dnacl_ctx *ctx, const char *name) {
     dnacl_param *p = dnacl_layer_param(l, fdp[k]);
     float *grad = read_host(ctx, &p->grad);
     if (k == 0) memcpy(grad, dg1, (size_t)C * 4); /* the golden-checked dgamma */
-    fd_user up = {ctx, l, &x, &y, &p->value, malloc((size_t)C * 4), dyh, train};
+    fd_forward up = {ctx, l, &x, &y, &p->value, malloc((size_t)C * 4), dyh, train};
     memcpy(up.host, golden_get(&g, fdp[k])->data, (size_t)C * 4);
     char label[32];
     snprintf(label, sizeof label, "dL/d%s", fdp[k]);
-    fd_check(label, up.host, (size_t)C, grad, fd_loss, &up, 16, 0.25f, 5e-4, 1e-3);
+    fd_check(label, up.host, (size_t)C, grad, fd_forward_loss, &up, 16, 0.25f, 5e-4, 1e-3);
     OK(dnacl_tensor_write(ctx, &p->value, up.host));
     free(up.host);
     free(grad);

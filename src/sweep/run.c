@@ -453,16 +453,16 @@ static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) 
 /* Build every model of the cells to run once, before the first one trains: a shape that
  * cannot work, or a model whose input or outputs do not fit the data, is found in
  * seconds rather than hours into the sweep. */
-static dnacl_status precheck(runner *R, const int *todo, int n_todo) {
+static dnacl_status precheck(runner *R, const int *pending, int n_pending) {
   const dnacl_sweep *sw = R->sw;
-  char **seen = calloc((size_t)n_todo + 1, sizeof *seen);
+  char **seen = calloc((size_t)n_pending + 1, sizeof *seen);
   if (!seen) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
   int n_seen = 0;
   dnacl_status s = DNACL_OK;
-  for (int t = 0; t < n_todo && s == DNACL_OK; t++) {
+  for (int t = 0; t < n_pending && s == DNACL_OK; t++) {
     dnacl_sweep_cell c;
     dnacl_model_spec spec, fresh;
-    s = dnacl_sweep_cell_at(sw, todo[t], &c);
+    s = dnacl_sweep_cell_at(sw, pending[t], &c);
     if (s == DNACL_OK) s = dnacl_sweep_cell_spec(sw, &c, &spec);
     if (s != DNACL_OK) break;
     int dup = 0;
@@ -518,11 +518,11 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   dnacl_seqset test;
   memset(&test, 0, sizeof test);
   char *data_path = NULL;
-  int *todo = malloc((size_t)sw->n_cells * sizeof *todo);
-  int exists = 0, n_todo = 0;
+  int *pending = malloc((size_t)sw->n_cells * sizeof *pending);
+  int exists = 0, n_pending = 0;
   char runs[4200];
   snprintf(runs, sizeof runs, "%s/runs", out_dir);
-  dnacl_status s = todo ? DNACL_OK : dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
+  dnacl_status s = pending ? DNACL_OK : dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
   if (s == DNACL_OK) s = check_identity(sw, out_dir, &exists);
   if (s == DNACL_OK && !exists) s = write_identity(sw, out_dir);
   if (s == DNACL_OK) s = dnacl_mkdirs(runs);
@@ -535,14 +535,14 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
       rep->already++;
       continue;
     }
-    todo[n_todo++] = i;
+    pending[n_pending++] = i;
   }
   char shape[512];
   dnacl_sweep_shape(sw, shape, sizeof shape);
   if (s == DNACL_OK)
     logf_(log, "sweep %s (id %s): %d cells (%s); shard %d/%d has %d, %d finished before, %d to run\n", sw->name, sw->id,
-          sw->n_cells, shape, shard, n_shards, rep->in_shard, rep->already, n_todo);
-  if (s == DNACL_OK && n_todo > 0) {
+          sw->n_cells, shape, shard, n_shards, rep->in_shard, rep->already, n_pending);
+  if (s == DNACL_OK && n_pending > 0) {
     s = prepare_data(sw, out_dir, log, &data_path);
     R.data_path = data_path;
     int need_test = 0;
@@ -552,17 +552,17 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
       R.test = &test;
       if (s == DNACL_OK) s = check_truth(sw, R.test_path, R.test_split, log, &R.truth_path);
     }
-    if (s == DNACL_OK) s = precheck(&R, todo, n_todo);
+    if (s == DNACL_OK) s = precheck(&R, pending, n_pending);
   }
-  for (int t = 0; s == DNACL_OK && t < n_todo; t++) {
+  for (int t = 0; s == DNACL_OK && t < n_pending; t++) {
     if (stop_flag) {
       s = dnacl_fail(DNACL_ERR_ARG, "interrupted");
       break;
     }
     dnacl_sweep_cell c;
-    s = dnacl_sweep_cell_at(sw, todo[t], &c);
+    s = dnacl_sweep_cell_at(sw, pending[t], &c);
     if (s != DNACL_OK) break;
-    logf_(log, "[%d/%d] cell %d %s\n", t + 1, n_todo, c.index, c.id);
+    logf_(log, "[%d/%d] cell %d %s\n", t + 1, n_pending, c.index, c.id);
     int failed = 0;
     s = run_cell(&R, &c, &failed);
     if (s == DNACL_OK) {
@@ -573,7 +573,7 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
       s = dnacl_sweep_summary_svg(path, sw->name, &R.results);
     }
   }
-  if (s == DNACL_OK && n_todo == 0 && R.results.n > 0) {
+  if (s == DNACL_OK && n_pending == 0 && R.results.n > 0) {
     char path[4200];
     snprintf(path, sizeof path, "%s/summary.svg", out_dir);
     struct stat st;
@@ -586,7 +586,7 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   dnacl_results_free(&R.results);
   dnacl_seqset_free(&test);
   free(data_path);
-  free(todo);
+  free(pending);
   close(lock);
   return s;
 }

@@ -23,7 +23,8 @@ typedef enum dnacl_status {
   DNACL_ERR_SHAPE,       /* shapes that cannot work together */
   DNACL_ERR_IO,          /* a file could not be read or written */
   DNACL_ERR_PARSE,       /* a file's contents are malformed */
-  DNACL_ERR_UNSUPPORTED  /* an operation a layer or device does not support */
+  DNACL_ERR_UNSUPPORTED, /* an operation a layer or device does not support */
+  DNACL_ERR_INTERRUPTED  /* stopped on request (a signal); what was saved is complete */
 } dnacl_status;
 
 const char *dnacl_status_name(dnacl_status s);

@@ -102,7 +102,7 @@ int cmd_train(int argc, char **argv) {
   dnacl_ctx_release(ctx);
   if (s != DNACL_OK) {
     fprintf(stderr, "dnacl train: %s\n", dnacl_last_error());
-    return s == DNACL_ERR_ARG && strstr(dnacl_last_error(), "interrupted") ? 130 : 1;
+    return s == DNACL_ERR_INTERRUPTED ? 130 : 1;
   }
   printf("run written to %s/ (model.yaml, config.tsv, metrics.tsv, best/last.safetensors, curves.svg)\n", c.out_dir);
   return 0;

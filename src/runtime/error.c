@@ -33,6 +33,7 @@ const char *dnacl_status_name(dnacl_status s) {
     case DNACL_ERR_IO: return "I/O error";
     case DNACL_ERR_PARSE: return "parse error";
     case DNACL_ERR_UNSUPPORTED: return "unsupported";
+    case DNACL_ERR_INTERRUPTED: return "interrupted";
   }
   return "unknown status";
 }

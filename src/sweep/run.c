@@ -394,7 +394,7 @@ static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) 
   double values[DNACL_SWEEP_MAX_COLS];
   for (int i = 0; i < sw->n_metrics; i++) values[i] = NAN;
   s = dnacl_train_run(R->ctx, &cfg);
-  if (stop_flag) return dnacl_fail(DNACL_ERR_ARG, "interrupted");
+  if (stop_flag) return dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted");
   dnacl_model *m = NULL;
   if (s == DNACL_OK) s = dnacl_run_load(R->ctx, run_dir, "best", &m);
   dnacl_eval_env env = {R->ctx, m, R->test, R->test_path, R->test_split, R->truth_path, run_dir, sw, R->log};
@@ -404,10 +404,10 @@ static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) 
     int nk = ev->def->columns(ev, names, 32);
     s = ev->def->run(&env, ev, values + k);
     k += nk;
-    if (stop_flag) s = dnacl_fail(DNACL_ERR_ARG, "interrupted");
+    if (stop_flag) s = dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted");
   }
   dnacl_model_free(m);
-  if (stop_flag) return dnacl_fail(DNACL_ERR_ARG, "interrupted");
+  if (stop_flag) return dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted");
   if (s != DNACL_OK && !cell_level(s)) return s;
 
   char err[2048] = "";
@@ -556,7 +556,7 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   }
   for (int t = 0; s == DNACL_OK && t < n_pending; t++) {
     if (stop_flag) {
-      s = dnacl_fail(DNACL_ERR_ARG, "interrupted");
+      s = dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted");
       break;
     }
     dnacl_sweep_cell c;
@@ -579,8 +579,8 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
     struct stat st;
     if (stat(path, &st) != 0) s = dnacl_sweep_summary_svg(path, sw->name, &R.results);
   }
-  if (stop_flag && (s == DNACL_OK || s == DNACL_ERR_ARG))
-    s = dnacl_fail(DNACL_ERR_ARG, "interrupted: %d cell(s) of this run finished and are in %s/results.tsv; run the same "
+  if (stop_flag && (s == DNACL_OK || s == DNACL_ERR_ARG || s == DNACL_ERR_INTERRUPTED))
+    s = dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted: %d cell(s) of this run finished and are in %s/results.tsv; run the same "
                                   "command again to continue",
                    rep->ran, out_dir);
   dnacl_results_free(&R.results);

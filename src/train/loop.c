@@ -518,7 +518,7 @@ dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *c) {
     /* Rows past the checkpoint's step would be repeated on resume: keep the log in step. */
     if (s == DNACL_OK) s = write_metrics(c->out_dir, r.rows, n_rows);
     if (s == DNACL_OK)
-      s = dnacl_fail(DNACL_ERR_ARG, "interrupted at step %ld; %s/last.safetensors is complete: continue with --resume",
+      s = dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted at step %ld; %s/last.safetensors is complete: continue with --resume",
                      st.step, c->out_dir);
   }
   release(&r);

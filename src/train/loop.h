@@ -45,7 +45,7 @@ dnacl_train_cfg dnacl_train_defaults(void);
 
 /* Run (or resume) training. Returns DNACL_OK also when stopped early by the metric;
  * an interrupt (SIGINT/SIGTERM, see dnacl_train_interrupt) saves RUN/last.safetensors and
- * returns DNACL_ERR_ARG with a message saying how to resume. */
+ * returns DNACL_ERR_INTERRUPTED with a message saying how to resume. */
 dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *cfg);
 
 /* Ask a running dnacl_train_run to stop after the current step (signal-safe). */

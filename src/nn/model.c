@@ -264,9 +264,7 @@ dnacl_status dnacl_model_backward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_te
       DNACL_TRY(charge(ctx, m, m->bwd_s, i, &t));
       continue;
     }
-    if (!dx) {
-      if (!param_grads) break; /* nothing left to compute */
-    }
+    if (!dx && !param_grads) break; /* the first layer, and neither gradient wanted */
     DNACL_TRY(nd->layer->ops->backward(nd->layer, ctx, &m->acts[i], &m->acts[i + 1], &m->grads[i + 1],
                                        dx, param_grads));
     DNACL_TRY(charge(ctx, m, m->bwd_s, i, &t));

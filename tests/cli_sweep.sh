@@ -32,9 +32,9 @@ run sweep "$TINY"
 run sweep "$TINY" --dry-run
 [ $rc -eq 0 ] && pass "dry-run exit 0" || { fail "dry-run exit $rc"; cat "$TMP/err"; }
 has '^# sweep tiny .*id [0-9a-f]{16}: 8 cells = 2 models x 2 activation x 2 trial' "$TMP/out" && pass "dry-run header" || fail "dry-run header: $(head -1 "$TMP/out")"
-[ "$(grep -c 'todo$' "$TMP/out")" -eq 8 ] && pass "dry-run lists 8 cells to do" || fail "dry-run cells: $(grep -c 'todo$' "$TMP/out")"
-has '^0	model=conv_model,activation=relu,trial=1	conv_model	relu	1	1	todo$' "$TMP/out" && \
-  has '^7	model=cnn_local,activation=exponential,trial=2	cnn_local	exponential	2	2	todo$' "$TMP/out" && \
+[ "$(grep -c 'pending$' "$TMP/out")" -eq 8 ] && pass "dry-run lists 8 cells to do" || fail "dry-run cells: $(grep -c 'pending$' "$TMP/out")"
+has '^0	model=conv_model,activation=relu,trial=1	conv_model	relu	1	1	pending$' "$TMP/out" && \
+  has '^7	model=cnn_local,activation=exponential,trial=2	cnn_local	exponential	2	2	pending$' "$TMP/out" && \
   pass "dry-run: first and last cell, trials fastest, seed per trial" || { fail "dry-run cells"; cat "$TMP/out"; }
 run sweep "$TINY" --dry-run --shard 2/3
 [ "$(grep -v '^#' "$TMP/out" | tail -n +2 | cut -f1 | tr '\n' ' ')" = "1 4 7 " ] && pass "dry-run --shard 2/3: cells 1 4 7" || fail "shard 2/3 cells: $(grep -v '^#' "$TMP/out" | cut -f1 | tr '\n' ' ')"

@@ -89,7 +89,7 @@ static int dry_run(const dnacl_sweep *sw, const char *out, int shard, int n_shar
     if (dnacl_sweep_cell_at(sw, i, &c) != DNACL_OK) break;
     char line[4096];
     dnacl_sweep_cell_params(sw, &c, line, sizeof line);
-    printf("%s\t%s\n", line, state[i] == 1 ? "done" : state[i] == 2 ? "failed" : "todo");
+    printf("%s\t%s\n", line, state[i] == 1 ? "done" : state[i] == 2 ? "failed" : "pending");
     listed++;
     done += state[i] == 1;
   }

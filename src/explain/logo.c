@@ -16,7 +16,7 @@ static const char *const glyph_paths[4][2] = {
     {"M0,1L0.4,0L0.6,0L1,1L0.78,1L0.68,0.72L0.32,0.72L0.22,1ZM0.38,0.56L0.62,0.56L0.5,0.22Z", NULL},
     /* C: a ring open to the right, 38 degrees either side of the horizontal */
     {"M0.894,0.192A0.5,0.5 0 1 0 0.894,0.808L0.744,0.691A0.31,0.31 0 1 1 0.744,0.309Z", NULL},
-    /* G: the C ring and its bar with a stub */
+    /* G: the C ring, its crossbar and the short vertical spur */
     {"M0.894,0.192A0.5,0.5 0 1 0 0.894,0.808L0.744,0.691A0.31,0.31 0 1 1 0.744,0.309Z",
      "M0.52,0.5L0.94,0.5L0.94,0.82L0.8,0.82L0.8,0.63L0.52,0.63Z"},
     /* T */

@@ -44,22 +44,15 @@ static int cols_path(const dnacl_ctx *ctx, int L) { return ctx->is_cpu && L == 1
 
 static dnacl_status bn_infer(const dnacl_layer *l, const dnacl_shape *in, dnacl_shape *out) {
   const bn_cfg *cfg = l->cfg;
-  if ((in->ndim != 2 && in->ndim != 3) || in->d[1] != cfg->channels)
-    return dnacl_fail(DNACL_ERR_SHAPE,
-                      "batchnorm %s: expects (batch, %d, length) or (batch, %d), got a rank-%d input "
-                      "with %d channels",
-                      l->name, cfg->channels, cfg->channels, in->ndim, in->ndim > 1 ? in->d[1] : 0);
+  DNACL_TRY(dnacl_check_channel_input(l, cfg->channels, in, NULL, NULL));
   *out = *in;
   return DNACL_OK;
 }
 
 /* B and L of x (L = 1 for (B, C)), after checking x against the layer. */
 static dnacl_status bn_dims(const dnacl_layer *l, const dnacl_tensor *x, int *B, int *L) {
-  dnacl_shape in = dnacl_tensor_shape(x), out;
-  DNACL_TRY(bn_infer(l, &in, &out));
-  *B = x->shape[0];
-  *L = x->ndim == 3 ? x->shape[2] : 1;
-  return DNACL_OK;
+  dnacl_shape in = dnacl_tensor_shape(x);
+  return dnacl_check_channel_input(l, ((const bn_cfg *)l->cfg)->channels, &in, B, L);
 }
 
 static dnacl_status bn_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x, dnacl_tensor *y,

@@ -72,6 +72,18 @@ void dnacl_layer_free(dnacl_layer *l) {
   free(l);
 }
 
+dnacl_status dnacl_check_channel_input(const dnacl_layer *l, int channels, const dnacl_shape *in, int *B,
+                                       int *L) {
+  if ((in->ndim != 2 && in->ndim != 3) || in->d[1] != channels)
+    return dnacl_fail(DNACL_ERR_SHAPE,
+                      "%s %s: expects (batch, %d, length) or (batch, %d), got a rank-%d input "
+                      "with %d channels",
+                      l->ops->kind, l->name, channels, channels, in->ndim, in->ndim > 1 ? in->d[1] : 0);
+  if (B) *B = in->d[0];
+  if (L) *L = in->ndim == 3 ? in->d[2] : 1;
+  return DNACL_OK;
+}
+
 int dnacl_shape_equal(const dnacl_shape *a, const dnacl_shape *b) {
   if (a->ndim != b->ndim) return 0;
   for (int i = 0; i < a->ndim; i++)

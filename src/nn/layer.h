@@ -78,6 +78,12 @@ dnacl_param *dnacl_layer_param(dnacl_layer *l, const char *name);
 dnacl_status dnacl_layer_scratch(dnacl_layer *l, dnacl_ctx *ctx, int i, int ndim, const int *shape);
 void dnacl_layer_free(dnacl_layer *l);
 
+/* For layers that act per channel on (B, C, L) or (B, C) (batchnorm, layernorm): check
+ * the rank and channel count, with an error naming the layer's kind and name; on success
+ * *B and *L (1 for (B, C)) are set when not NULL. */
+dnacl_status dnacl_check_channel_input(const dnacl_layer *l, int channels, const dnacl_shape *in, int *B,
+                                       int *L);
+
 int dnacl_shape_equal(const dnacl_shape *a, const dnacl_shape *b);
 size_t dnacl_shape_count(const dnacl_shape *s);
 dnacl_shape dnacl_tensor_shape(const dnacl_tensor *t);

@@ -5,8 +5,9 @@
  * back to the naive method). Random weights from dnacl_model_init with batchnorm
  * statistics and affine parameters randomised too, so every layer's window rule matters.
  *
- * `test_ism --bench [n]` instead times naive and incremental ISM of the baseline at L=200
- * (random weights, n sequences, default 4) and prints ms/sequence as one JSON line
+ * `test_ism --bench [n [L]]` instead times naive and incremental ISM of the baseline at
+ * L=200 (or L: the same layers on longer sequences, dense1 growing with them; random
+ * weights, n sequences, default 4) and prints ms/sequence as one JSON line
  * (tools/bench_ism.py runs it beside PyTorch). Tests never assert on time. */
 #include <stdlib.h>
 #include <time.h>
@@ -22,6 +23,9 @@ static uint32_t rnd(void) {
 }
 static float uni(float a, float b) { return a + (b - a) * (float)(rnd() & 0xffffff) / 16777216.0f; }
 
+/* Sequence length of the benchmark's model (0: the file's). */
+static int bench_length = 0;
+
 /* Build a model file (or, with text, that YAML) with random weights; act >= 0 replaces
  * the ablated activation. */
 static dnacl_model *load_text(dnacl_ctx *ctx, const char *path, const char *text, int act, uint64_t seed) {
@@ -31,6 +35,7 @@ static dnacl_model *load_text(dnacl_ctx *ctx, const char *path, const char *text
   else
     OK(dnacl_model_spec_load(path, &spec));
   if (act >= 0 && spec.ablation_layer >= 0) spec.layers[spec.ablation_layer].act = (dnacl_act)act;
+  if (bench_length > 0) spec.length = bench_length;
   dnacl_model *m;
   OK(dnacl_model_build(ctx, &spec, &m));
   OK(dnacl_model_init(ctx, m, seed));
@@ -219,7 +224,10 @@ static int bench(int n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1 && !strcmp(argv[1], "--bench")) return bench(argc > 2 ? atoi(argv[2]) : 4);
+  if (argc > 1 && !strcmp(argv[1], "--bench")) {
+    if (argc > 3) bench_length = atoi(argv[3]);
+    return bench(argc > 2 ? atoi(argv[2]) : 4);
+  }
   dnacl_ctx *ctx = harness_ctx();
 
   dnacl_model *m = load(ctx, "yaml/models/baseline.yaml", -1, 1);

@@ -12,10 +12,10 @@
  *      activations; residual edges add as in dnacl_model_backward.
  * The input gradient is then the multiplier m, and m * (x - ref) the contributions.
  *
- * Which layers are linear is decided by ops->kind against a table, not by
- * backward_rescale == NULL, because NULL means both "linear, backward exact" and "no rule";
- * a layer that is neither in the table nor has a rule (transformer, attention, layernorm)
- * is refused by name before anything runs. */
+ * Each layer kind states its rule in ops->deeplift (src/nn/layer.h): linear (affine in eval
+ * mode: conv1d, dense, batch norm, flatten, dropout, the linear activation), rescale
+ * (the other activations, maxpool) or none (transformer, attention, layernorm), and a
+ * model with a layer of the last kind is refused by name before anything runs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,21 +26,11 @@
 
 #define DEFAULT_BATCH 64
 
-/* Kinds whose backward pass is exact for DeepLIFT: affine maps in eval mode. Batch norm
- * qualifies only because explainers run in eval mode (running statistics), and dropout
- * because it is the identity there. */
-static const char *const linear_kinds[] = {"conv1d", "dense", "flatten", "dropout", "batchnorm", "linear"};
-
-static int is_linear(const dnacl_layer *l) {
-  for (size_t i = 0; i < sizeof linear_kinds / sizeof *linear_kinds; i++)
-    if (!strcmp(l->ops->kind, linear_kinds[i])) return 1;
-  return 0;
-}
-
 dnacl_status dnacl_deeplift_supported(const dnacl_model *m) {
   for (int i = 0; i < m->n_nodes; i++) {
     const dnacl_layer *l = m->nodes[i].layer;
-    if (!l || is_linear(l) || l->ops->backward_rescale) continue;
+    if (!l || l->ops->deeplift == DNACL_DEEPLIFT_LINEAR) continue;
+    if (l->ops->deeplift == DNACL_DEEPLIFT_RESCALE && l->ops->backward_rescale) continue;
     const char *kind = l->ops->kind;
     const char *why = !strcmp(kind, "transformer") ? "its attention and layer norms are not elementwise, so no rescale multiplier exists"
                       : !strcmp(kind, "attention") ? "attention is not elementwise, so no rescale multiplier exists"
@@ -135,7 +125,7 @@ static dnacl_status dl_backward(dnacl_ctx *ctx, dnacl_model *m, dl_pass *p) {
       continue;
     }
     dnacl_layer *l = nd->layer;
-    if (is_linear(l)) {
+    if (l->ops->deeplift == DNACL_DEEPLIFT_LINEAR) {
       DNACL_TRY(l->ops->backward(l, ctx, &m->acts[i], &m->acts[i + 1], &m->grads[i + 1], &m->grads[i], 0));
     } else {
       DNACL_TRY(l->ops->backward_rescale(l, ctx, &m->acts[i], &p->ref[i], &m->acts[i + 1], &p->ref[i + 1],

@@ -110,18 +110,23 @@ static dnacl_status act_backward_rescale(dnacl_layer *l, dnacl_ctx *ctx, const d
 }
 
 /* One table per function so ops->kind names it ("relu", "gelu_tanh", ...) in errors and in
- * explainers' refusals. Linear has no rescale rule (NULL: its backward is exact). */
-#define ACT_OPS(nm, rescale) {nm, act_infer, act_forward, act_backward, rescale, NULL}
+ * explainers' refusals. Linear needs no rescale rule: its backward is exact. */
+#define ACT_OPS(nm, rule)                                                                     \
+  {                                                                                           \
+    .kind = nm, .infer = act_infer, .forward = act_forward, .backward = act_backward,         \
+    .backward_rescale = (rule) == DNACL_DEEPLIFT_RESCALE ? act_backward_rescale : NULL,       \
+    .deeplift = rule                                                                          \
+  }
 static const dnacl_layer_ops act_ops[DNACL_ACT_COUNT] = {
-    ACT_OPS("linear", NULL),
-    ACT_OPS("relu", act_backward_rescale),
-    ACT_OPS("exponential", act_backward_rescale),
-    ACT_OPS("gelu_tanh", act_backward_rescale),
-    ACT_OPS("gelu_erf", act_backward_rescale),
-    ACT_OPS("sigmoid", act_backward_rescale),
-    ACT_OPS("tanh", act_backward_rescale),
-    ACT_OPS("softplus", act_backward_rescale),
-    ACT_OPS("elu", act_backward_rescale),
+    ACT_OPS("linear", DNACL_DEEPLIFT_LINEAR),
+    ACT_OPS("relu", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("exponential", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("gelu_tanh", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("gelu_erf", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("sigmoid", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("tanh", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("softplus", DNACL_DEEPLIFT_RESCALE),
+    ACT_OPS("elu", DNACL_DEEPLIFT_RESCALE),
 };
 
 dnacl_status dnacl_act_new(dnacl_ctx *ctx, const char *name, dnacl_act act, dnacl_layer **out) {

@@ -271,8 +271,8 @@ static const dnacl_layer_ops attention_ops = {
     .infer = attn_infer,
     .forward = attn_forward,
     .backward = attn_backward,
-    .backward_rescale = NULL, /* softmax and products of activations: no rescale rule */
     .destroy = NULL,
+    .deeplift = DNACL_DEEPLIFT_NONE, /* softmax and products of activations: no rescale rule */
 };
 
 dnacl_status dnacl_attention_new(dnacl_ctx *ctx, const char *name, int channels, int heads,

@@ -145,8 +145,8 @@ static const dnacl_layer_ops bn_ops = {
     .infer = bn_infer,
     .forward = bn_forward,
     .backward = bn_backward,
-    .backward_rescale = NULL, /* affine in eval mode: backward is exact */
     .destroy = NULL,
+    .deeplift = DNACL_DEEPLIFT_LINEAR, /* affine in eval mode, where explainers run */
 };
 
 dnacl_status dnacl_batchnorm_new(dnacl_ctx *ctx, const char *name, int channels, float eps,

@@ -213,8 +213,8 @@ static const dnacl_layer_ops conv1d_ops = {
     .infer = conv1d_infer,
     .forward = conv1d_forward,
     .backward = conv1d_backward,
-    .backward_rescale = NULL, /* linear: backward is already exact for DeepLIFT */
-    .destroy = NULL,          /* scratch lives in l->saved */
+    .destroy = NULL, /* scratch lives in l->saved */
+    .deeplift = DNACL_DEEPLIFT_LINEAR,
 };
 
 dnacl_status dnacl_conv1d_new(dnacl_ctx *ctx, const char *name, int cin, int cout, int kernel,

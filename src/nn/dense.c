@@ -118,8 +118,8 @@ static const dnacl_layer_ops dense_ops = {
     .infer = dense_infer,
     .forward = dense_forward,
     .backward = dense_backward,
-    .backward_rescale = NULL, /* linear: backward is already exact for DeepLIFT */
     .destroy = NULL,
+    .deeplift = DNACL_DEEPLIFT_LINEAR,
 };
 
 dnacl_status dnacl_dense_new(dnacl_ctx *ctx, const char *name, int in, int out_features, int bias,

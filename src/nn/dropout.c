@@ -77,8 +77,13 @@ static dnacl_status dropout_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl
   return dropout_apply(l, ctx, dy, dx, c->last_train, c->last_seed);
 }
 
-static const dnacl_layer_ops dropout_ops = {"dropout", dropout_infer, dropout_forward,
-                                            dropout_backward, NULL, NULL};
+static const dnacl_layer_ops dropout_ops = {
+    .kind = "dropout",
+    .infer = dropout_infer,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+    .deeplift = DNACL_DEEPLIFT_LINEAR, /* the identity in eval mode, where explainers run */
+};
 
 dnacl_status dnacl_dropout_new(dnacl_ctx *ctx, const char *name, float p, dnacl_layer **out) {
   /* p == 1 would scale by infinity; NaN fails both comparisons and is rejected too. */

@@ -43,8 +43,13 @@ static dnacl_status flatten_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl
   return dx ? flatten_move(l, ctx, dy, dx) : DNACL_OK;
 }
 
-static const dnacl_layer_ops flatten_ops = {"flatten", flatten_infer, flatten_forward,
-                                            flatten_backward, NULL, NULL};
+static const dnacl_layer_ops flatten_ops = {
+    .kind = "flatten",
+    .infer = flatten_infer,
+    .forward = flatten_forward,
+    .backward = flatten_backward,
+    .deeplift = DNACL_DEEPLIFT_LINEAR,
+};
 
 dnacl_status dnacl_flatten_new(dnacl_ctx *ctx, const char *name, dnacl_layer **out) {
   (void)ctx;

@@ -30,6 +30,14 @@ typedef struct dnacl_param {
 
 typedef struct dnacl_layer dnacl_layer;
 
+/* How DeepLIFT passes multipliers through a layer (src/explain/deeplift.c). The zero value
+ * is "no rule", so a new layer kind is refused by explainers until it states one. */
+typedef enum dnacl_deeplift_rule {
+  DNACL_DEEPLIFT_NONE = 0, /* refused by name: the layer is not elementwise and not affine */
+  DNACL_DEEPLIFT_LINEAR,   /* affine in eval mode: the ordinary backward is the multiplier exactly */
+  DNACL_DEEPLIFT_RESCALE,  /* backward_rescale computes the multipliers */
+} dnacl_deeplift_rule;
+
 typedef struct dnacl_layer_ops {
   const char *kind;  /* "conv1d", "dense", "batchnorm", "relu", ... */
   /* Output shape for an input shape. Shapes that cannot work are DNACL_ERR_SHAPE with a
@@ -45,16 +53,16 @@ typedef struct dnacl_layer_ops {
   dnacl_status (*backward)(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
                            const dnacl_tensor *y, const dnacl_tensor *dy, dnacl_tensor *dx,
                            int param_grads);
-  /* DeepLIFT multipliers: for elementwise nonlinearities the rescale rule dx = dy * m with
+  /* DeepLIFT multipliers, for layers whose rule is DNACL_DEEPLIFT_RESCALE (NULL otherwise):
+   * for elementwise nonlinearities the rescale rule dx = dy * m with
    * m = (y - yref)/(x - xref), falling back to the gradient where |x - xref| < 1e-6; for
-   * maxpool the split rule of SHAP/captum (src/nn/maxpool.c). NULL for linear layers (their
-   * backward is already exact) and for layers no rule covers: explainers tell the two apart
-   * by kind (src/explain/deeplift.c) and refuse the latter by name. */
+   * maxpool the split rule of SHAP/captum (src/nn/maxpool.c). */
   dnacl_status (*backward_rescale)(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
                                    const dnacl_tensor *xref, const dnacl_tensor *y,
                                    const dnacl_tensor *yref, const dnacl_tensor *dy,
                                    dnacl_tensor *dx);
   void (*destroy)(dnacl_layer *l);  /* free cfg-owned resources; params/saved are freed by dnacl_layer_free */
+  dnacl_deeplift_rule deeplift;
 } dnacl_layer_ops;
 
 struct dnacl_layer {

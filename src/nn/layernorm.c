@@ -116,8 +116,8 @@ static const dnacl_layer_ops ln_ops = {
     .infer = ln_infer,
     .forward = ln_forward,
     .backward = ln_backward,
-    .backward_rescale = NULL,
     .destroy = NULL,
+    .deeplift = DNACL_DEEPLIFT_NONE, /* divides by a statistic of its input */
 };
 
 dnacl_status dnacl_layernorm_new(dnacl_ctx *ctx, const char *name, int channels, float eps,

@@ -153,8 +153,14 @@ static dnacl_status maxpool_backward_rescale(dnacl_layer *l, dnacl_ctx *ctx, con
                    lout);
 }
 
-static const dnacl_layer_ops maxpool_ops = {"maxpool", maxpool_infer, maxpool_forward,
-                                            maxpool_backward, maxpool_backward_rescale, NULL};
+static const dnacl_layer_ops maxpool_ops = {
+    .kind = "maxpool",
+    .infer = maxpool_infer,
+    .forward = maxpool_forward,
+    .backward = maxpool_backward,
+    .backward_rescale = maxpool_backward_rescale,
+    .deeplift = DNACL_DEEPLIFT_RESCALE,
+};
 
 dnacl_status dnacl_maxpool_new(dnacl_ctx *ctx, const char *name, int window, int stride,
                                dnacl_layer **out) {

@@ -267,8 +267,8 @@ static const dnacl_layer_ops transformer_ops = {
     .infer = tf_infer,
     .forward = tf_forward,
     .backward = tf_backward,
-    .backward_rescale = NULL, /* attention and layernorm have no rescale rule */
     .destroy = tf_destroy,
+    .deeplift = DNACL_DEEPLIFT_NONE, /* attention and layernorm have no rescale rule */
 };
 
 static dnacl_status build(dnacl_layer *l, dnacl_ctx *ctx) {

@@ -1,6 +1,6 @@
 /* Test harness shared by the ctest suites: golden files, device-vs-reference comparison
- * with stated tolerances, finite differences, and a closing summary line. Header-only:
- * each test_*.c is its own executable. */
+ * with stated tolerances, finite differences, the checks every layer suite runs the same
+ * way, and a closing summary line. Header-only: each test_*.c is its own executable. */
 #ifndef DNACL_TEST_HARNESS_H
 #define DNACL_TEST_HARNESS_H
 
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "io/safetensors.h"
 #include "nn/layer.h"
@@ -148,6 +149,69 @@ static inline float *read_host(dnacl_ctx *ctx, const dnacl_tensor *t) {
   return h;
 }
 
+/* Bit-for-bit equality of two float arrays (determinism checks: -0 and NaN payloads count). */
+static inline int equal_bits(const float *a, const float *b, size_t n) { return !memcmp(a, b, n * sizeof *a); }
+
+/* Four (B, C, L) tensors for a layer that keeps its input's shape: x and dy uploaded from
+ * the host arrays xh and dyh, y and dx for the layer to write. */
+static inline void new_bcl_tensors(dnacl_ctx *ctx, int B, int C, int L, const float *xh, const float *dyh,
+                                   dnacl_tensor *x, dnacl_tensor *y, dnacl_tensor *dy, dnacl_tensor *dx) {
+  OK(dnacl_tensor_new(ctx, x, B, C, L));
+  OK(dnacl_tensor_new(ctx, y, B, C, L));
+  OK(dnacl_tensor_new(ctx, dy, B, C, L));
+  OK(dnacl_tensor_new(ctx, dx, B, C, L));
+  OK(dnacl_tensor_write(ctx, x, xh));
+  OK(dnacl_tensor_write(ctx, dy, dyh));
+}
+
+/* The tensors of a golden case for a layer that keeps its input's shape: x and dy uploaded
+ * from the golden, y and dx allocated like x; infer must agree that the shape is kept. */
+static inline void golden_same_shape_tensors(dnacl_ctx *ctx, const dnacl_safetensors *g, dnacl_layer *l,
+                                             const char *label, dnacl_tensor *x, dnacl_tensor *dy,
+                                             dnacl_tensor *y, dnacl_tensor *dx) {
+  golden_upload(ctx, g, "x", x);
+  golden_upload(ctx, g, "dy", dy);
+  OK(dnacl_tensor_alloc(ctx, y, x->ndim, x->shape));
+  OK(dnacl_tensor_alloc(ctx, dx, x->ndim, x->shape));
+  dnacl_shape in = dnacl_tensor_shape(x), out;
+  OK(l->ops->infer(l, &in, &out));
+  CHECK(dnacl_shape_equal(&in, &out), "%s: output shape is the input's", label);
+}
+
+/* Write each named param's value from the golden tensor of the same name. */
+static inline void golden_load_params(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_safetensors *g,
+                                      const char *const *names, int n) {
+  for (int i = 0; i < n; i++) {
+    dnacl_param *p = dnacl_layer_param(l, names[i]);
+    const dnacl_st_tensor *t = golden_get(g, names[i]);
+    CHECK(p && p->value.n == t->n, "param %s missing or of the wrong size", names[i]);
+    if (p && p->value.n == t->n) OK(dnacl_tensor_write(ctx, &p->value, t->data));
+  }
+}
+
+/* Each named param's gradient against the golden's "d<name>", to atol + rtol |want|; the
+ * one named zero_by_math (NULL: none) is zero by mathematics, so the reference holds
+ * rounding noise and ours float32 cancellation noise: an absolute bound zero_atol only. */
+static inline void compare_golden_grads(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_safetensors *g,
+                                        const char *const *names, int n, double atol, double rtol,
+                                        const char *zero_by_math, double zero_atol) {
+  for (int i = 0; i < n; i++) {
+    char gname[80], label[112];
+    snprintf(gname, sizeof gname, "d%s", names[i]);
+    dnacl_param *p = dnacl_layer_param(l, names[i]);
+    if (!p) {
+      CHECK(0, "no param %s", names[i]);
+      continue;
+    }
+    if (zero_by_math && !strcmp(names[i], zero_by_math)) {
+      snprintf(label, sizeof label, "%s (zero by mathematics)", gname);
+      compare_golden(ctx, label, &p->grad, g, gname, zero_atol, 0);
+    } else {
+      compare_golden(ctx, gname, &p->grad, g, gname, atol, rtol);
+    }
+  }
+}
+
 /* Finite-difference check of an analytic gradient. loss(user) must evaluate the scalar
  * L(x) on the device from the host array x (which this function perturbs in place,
  * restoring it afterwards). Checks n_probe elements spread over x with central differences
@@ -201,6 +265,105 @@ static inline double fd_forward_loss(void *user) {
   for (size_t i = 0; i < u->y->n; i++) s += (double)y[i] * u->dy[i];
   free(y);
   return s;
+}
+
+/* fd_check of `grad` against u's loss, perturbing u->host; then the target is uploaded
+ * from u->host again, so whatever runs next starts from the unperturbed point rather than
+ * from fd_check's last perturbation. */
+static inline void fd_check_forward(const char *label, fd_forward *u, const float *grad, int n_probe, float eps,
+                                    double atol, double rtol) {
+  fd_check(label, u->host, u->target->n, grad, fd_forward_loss, u, n_probe, eps, atol, rtol);
+  OK(dnacl_tensor_write(u->ctx, u->target, u->host));
+}
+
+/* The input gradient of a layer by finite differences (u->target is u->x): uploads u->dy
+ * into dy, runs forward at u->host and backward into dx (no param grads), and checks dx
+ * with fd_check_forward. Returns the analytic gradient (malloc'ed). */
+static inline float *fd_check_input_grad(const char *label, fd_forward *u, dnacl_tensor *dy, dnacl_tensor *dx,
+                                         int n_probe, float eps, double atol, double rtol) {
+  OK(dnacl_tensor_write(u->ctx, dy, u->dy));
+  fd_forward_loss(u);
+  OK(u->l->ops->backward(u->l, u->ctx, u->x, u->y, dy, dx, 0));
+  float *grad = read_host(u->ctx, dx);
+  fd_check_forward(label, u, grad, n_probe, eps, atol, rtol);
+  return grad;
+}
+
+/* The gradients of the named params by finite differences of u's loss (labelled
+ * "d<name>"), one param at a time; dy holds u->dy on the device. Each gradient is taken
+ * from a fresh forward and backward (into dx) at the unperturbed point, and each value is
+ * restored afterwards. */
+static inline void fd_check_params(const fd_forward *u, dnacl_tensor *dy, dnacl_tensor *dx,
+                                   const char *const *names, int n, int n_probe, float eps, double atol,
+                                   double rtol) {
+  for (int i = 0; i < n; i++) {
+    dnacl_param *p = dnacl_layer_param(u->l, names[i]);
+    if (!p) {
+      CHECK(0, "no param %s", names[i]);
+      continue;
+    }
+    fd_forward up = *u;
+    up.target = &p->value;
+    up.host = read_host(u->ctx, &p->value);
+    fd_forward_loss(&up);
+    OK(u->l->ops->backward(u->l, u->ctx, u->x, u->y, dy, dx, 1));
+    float *grad = read_host(u->ctx, &p->grad);
+    char label[80];
+    snprintf(label, sizeof label, "d%s", names[i]);
+    fd_check_forward(label, &up, grad, n_probe, eps, atol, rtol);
+    free(grad);
+    free(up.host);
+  }
+}
+
+/* ---- timing: printed by the suites, never asserted ---------------------------------- */
+
+static inline double harness_now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+/* Forward+backward and forward alone of a shape-keeping layer on (B, C, L) inputs, in ms:
+ * the best of 5 rounds of 5 runs each, since the machine may be shared and the minimum is
+ * the estimate least disturbed by other work. Params get fixed values around 0 (gammas
+ * around 1), after a warm-up run that builds the kernels and buffers. */
+static inline void time_layer(dnacl_ctx *ctx, dnacl_layer *l, int B, int C, int L, double *fb_ms,
+                              double *f_ms) {
+  for (int i = 0; i < l->n_params; i++) {
+    dnacl_param *p = &l->params[i];
+    float *v = malloc(p->value.n * sizeof *v);
+    for (size_t j = 0; j < p->value.n; j++)
+      v[j] = (float)(((j + 7 * i) * 40503u) % 1000) / 4000.0f - 0.125f + (strstr(p->name, "gamma") ? 1.0f : 0.0f);
+    OK(dnacl_tensor_write(ctx, &p->value, v));
+    free(v);
+  }
+  size_t n = (size_t)B * C * L;
+  float *h = malloc(n * sizeof *h);
+  for (size_t i = 0; i < n; i++) h[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
+  dnacl_tensor x, y, dy, dx;
+  new_bcl_tensors(ctx, B, C, L, h, h, &x, &y, &dy, &dx);
+  OK(l->ops->forward(l, ctx, &x, &y, 1));
+  OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+  OK(dnacl_finish(ctx));
+  *fb_ms = *f_ms = INFINITY;
+  for (int round = 0; round < 5; round++) {
+    const int reps = 5;
+    double t0 = harness_now_ms();
+    for (int r = 0; r < reps; r++) {
+      OK(l->ops->forward(l, ctx, &x, &y, 1));
+      OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
+    }
+    OK(dnacl_finish(ctx));
+    double t1 = harness_now_ms();
+    for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
+    OK(dnacl_finish(ctx));
+    double t2 = harness_now_ms();
+    if ((t1 - t0) / reps < *fb_ms) *fb_ms = (t1 - t0) / reps;
+    if ((t2 - t1) / reps < *f_ms) *f_ms = (t2 - t1) / reps;
+  }
+  free(h);
+  dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
 }
 
 #endif

@@ -1,37 +1,10 @@
 /* Multi-head self-attention: forward and backward against the PyTorch goldens
  * (tests/golden/attention_*.safetensors, float64 references), finite differences of the
  * loss sum(y * dy), determinism, shape errors, and a timing line for the chapter's size. */
-#include <time.h>
-
 #include "harness.h"
 #include "nn/layer.h"
 
 static const char *const PNAMES[8] = {"wq", "bq", "wk", "bk", "wv", "bv", "wo", "bo"};
-
-/* State for the finite-difference loss: the host copies that fd_check perturbs. */
-typedef struct fd_state {
-  dnacl_ctx *ctx;
-  dnacl_layer *l;
-  dnacl_tensor x, y;
-  float *xh;        /* input, host */
-  const float *dyh; /* upstream gradient: the loss is sum(y * dy) */
-  dnacl_param *p;   /* parameter being probed (NULL: the input) */
-  float *ph;        /* its host copy */
-} fd_state;
-
-static double fd_loss(void *user) {
-  fd_state *s = user;
-  OK(dnacl_tensor_write(s->ctx, &s->x, s->xh));
-  if (s->p) OK(dnacl_tensor_write(s->ctx, &s->p->value, s->ph));
-  OK(s->l->ops->forward(s->l, s->ctx, &s->x, &s->y, 1));
-  float *y = read_host(s->ctx, &s->y);
-  double sum = 0;
-  for (size_t i = 0; i < s->y.n; i++) sum += (double)y[i] * s->dyh[i];
-  free(y);
-  return sum;
-}
-
-static int same_bits(const float *a, const float *b, size_t n) { return !memcmp(a, b, n * sizeof *a); }
 
 static void golden_case(dnacl_ctx *ctx, const char *file) {
   const char *forced = getenv("DNACL_ATTN_KERNELS");
@@ -46,19 +19,11 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
     dnacl_param *p = dnacl_layer_param(l, PNAMES[i]);
     CHECK(p && p->trainable && p->decay == (PNAMES[i][0] == 'w'), "param %s (decay %d)", PNAMES[i],
           p ? p->decay : -1);
-    const dnacl_st_tensor *t = golden_get(&g, PNAMES[i]);
-    CHECK(p->value.n == t->n, "param %s size", PNAMES[i]);
-    OK(dnacl_tensor_write(ctx, &p->value, t->data));
   }
+  golden_load_params(ctx, l, &g, PNAMES, 8);
   dnacl_tensor x, dy, y, dx;
-  golden_upload(ctx, &g, "x", &x);
-  golden_upload(ctx, &g, "dy", &dy);
+  golden_same_shape_tensors(ctx, &g, l, "attention", &x, &dy, &y, &dx);
   CHECK(x.ndim == 3 && x.shape[0] == B && x.shape[1] == C && x.shape[2] == L, "x is (B, C, L)");
-  OK(dnacl_tensor_alloc(ctx, &y, 3, x.shape));
-  OK(dnacl_tensor_alloc(ctx, &dx, 3, x.shape));
-  dnacl_shape in = dnacl_tensor_shape(&x), out;
-  OK(l->ops->infer(l, &in, &out));
-  CHECK(dnacl_shape_equal(&in, &out), "attention keeps the shape");
 
   OK(l->ops->forward(l, ctx, &x, &y, 1));
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
@@ -71,19 +36,10 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
    * reach ~10 in magnitude; observed errors are at most 5e-6 (dwk), so 3e-5 absolute +
    * 1e-4 relative is a ~6x margin. */
   compare_golden(ctx, "dx", &dx, &g, "dx", 3e-5, 1e-4);
-  for (int i = 0; i < 8; i++) {
-    char label[16], gname[16];
-    snprintf(label, sizeof label, "d%s", PNAMES[i]);
-    snprintf(gname, sizeof gname, "d%s", PNAMES[i]);
-    dnacl_param *p = dnacl_layer_param(l, PNAMES[i]);
-    if (!strcmp(PNAMES[i], "bk"))
-      /* dbk is zero by mathematics (softmax ignores a per-query shift; the reference holds
-       * ~1e-17): ours is float32 cancellation noise of a sum of T terms of size ~|dK|, so
-       * an absolute bound only (tools/README.md); observed 1.4e-6. */
-      compare_golden(ctx, "dbk (zero by mathematics)", &p->grad, &g, gname, 1e-5, 0);
-    else
-      compare_golden(ctx, label, &p->grad, &g, gname, 3e-5, 1e-4);
-  }
+  /* dbk is zero by mathematics (softmax ignores a per-query shift; the reference holds
+   * ~1e-17): ours is float32 cancellation noise of a sum of T terms of size ~|dK|, so an
+   * absolute bound only (tools/README.md); observed 1.4e-6. */
+  compare_golden_grads(ctx, l, &g, PNAMES, 8, 3e-5, 1e-4, "bk", 1e-5);
 
   /* Determinism: a second forward+backward gives the same bits (no atomics, fixed
    * reduction trees). */
@@ -95,8 +51,8 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   float *y2 = read_host(ctx, &y), *dx2 = read_host(ctx, &dx);
   float *dw2 = read_host(ctx, &dnacl_layer_param(l, "wq")->grad);
   float *db2 = read_host(ctx, &dnacl_layer_param(l, "bo")->grad);
-  CHECK(same_bits(y1, y2, y.n) && same_bits(dx1, dx2, dx.n) && same_bits(dw1, dw2, (size_t)C * C) &&
-            same_bits(db1, db2, (size_t)C),
+  CHECK(equal_bits(y1, y2, y.n) && equal_bits(dx1, dx2, dx.n) && equal_bits(dw1, dw2, (size_t)C * C) &&
+            equal_bits(db1, db2, (size_t)C),
         "forward+backward twice gives the same bits");
   free(y2), free(dx2), free(dw2), free(db2);
 
@@ -104,12 +60,12 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   OK(dnacl_tensor_fill(ctx, &dnacl_layer_param(l, "wq")->grad, 0.0f));
   OK(l->ops->backward(l, ctx, &x, &y, &dy, NULL, 1));
   dw2 = read_host(ctx, &dnacl_layer_param(l, "wq")->grad);
-  CHECK(same_bits(dw1, dw2, (size_t)C * C), "param grads without dx");
+  CHECK(equal_bits(dw1, dw2, (size_t)C * C), "param grads without dx");
   free(dw2);
   OK(dnacl_tensor_fill(ctx, &dx, 0.0f));
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 0));
   dx2 = read_host(ctx, &dx);
-  CHECK(same_bits(dx1, dx2, dx.n), "dx without param grads");
+  CHECK(equal_bits(dx1, dx2, dx.n), "dx without param grads");
   free(dx2);
 
   /* Finite differences of L = sum(y * dy) through the whole layer, central, eps 1e-2.
@@ -117,21 +73,11 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
    * 1e-7 * sqrt(B*C*L) ~ 1e-5, i.e. ~5e-4 after dividing by 2 eps; the truncation error
    * eps^2 f''' / 6 is ~1e-5. Gradients are O(1), so 3e-3 + 1e-2 relative is a tight check
    * that still cannot fail from noise. */
-  fd_state s = {ctx, l, x, y, read_host(ctx, &x), golden_get(&g, "dy")->data, NULL, NULL};
-  fd_check("dx", s.xh, x.n, dx1, fd_loss, &s, 24, 1e-2f, 3e-3, 1e-2);
-  const char *probe[4] = {"wq", "bq", "wv", "wo"};
-  for (int i = 0; i < 4; i++) {
-    char gname[16];
-    snprintf(gname, sizeof gname, "d%s", probe[i]);
-    s.p = dnacl_layer_param(l, probe[i]);
-    s.ph = read_host(ctx, &s.p->value);
-    float *gr = read_host(ctx, &s.p->grad);
-    fd_check(gname, s.ph, s.p->value.n, gr, fd_loss, &s, 16, 1e-2f, 3e-3, 1e-2);
-    free(gr);
-    OK(dnacl_tensor_write(ctx, &s.p->value, s.ph));
-    free(s.ph);
-  }
-  free(s.xh);
+  fd_forward u = {ctx, l, &x, &y, &x, read_host(ctx, &x), golden_get(&g, "dy")->data, 1};
+  fd_check_forward("dx", &u, dx1, 24, 1e-2f, 3e-3, 1e-2);
+  const char *const probe[4] = {"wq", "bq", "wv", "wo"};
+  fd_check_params(&u, &dy, &dx, probe, 4, 16, 1e-2f, 3e-3, 1e-2);
+  free(u.host);
   free(y1), free(dx1), free(dw1), free(db1);
   dnacl_tensor_free(&x), dnacl_tensor_free(&dy), dnacl_tensor_free(&y), dnacl_tensor_free(&dx);
   dnacl_layer_free(l);
@@ -210,12 +156,7 @@ static void odd_shapes(dnacl_ctx *ctx) {
       dyh[j] = (float)(r >> 8) / 16777216.0f * 2.0f - 1.0f;
     }
     dnacl_tensor x, y, dy, dx;
-    OK(dnacl_tensor_new(ctx, &x, B, C, L));
-    OK(dnacl_tensor_new(ctx, &y, B, C, L));
-    OK(dnacl_tensor_new(ctx, &dy, B, C, L));
-    OK(dnacl_tensor_new(ctx, &dx, B, C, L));
-    OK(dnacl_tensor_write(ctx, &x, xh));
-    OK(dnacl_tensor_write(ctx, &dy, dyh));
+    new_bcl_tensors(ctx, B, C, L, xh, dyh, &x, &y, &dy, &dx);
     OK(l->ops->forward(l, ctx, &x, &y, 0));
     OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
     double *yr = malloc(n * sizeof *yr);
@@ -226,14 +167,12 @@ static void odd_shapes(dnacl_ctx *ctx) {
     /* Same float32-vs-float64 reasoning as the goldens: ~1e-6 expected. */
     compare_host("y vs host reference", yg, yw, n, 1e-5, 1e-4);
     float *dxg = read_host(ctx, &dx);
-    fd_state s = {ctx, l, x, y, xh, dyh, NULL, NULL};
     /* As in the golden cases, with L = sum(y * dy) over fewer terms (less noise). */
-    fd_check("dx", xh, n, dxg, fd_loss, &s, 12, 1e-2f, 3e-3, 1e-2);
-    s.p = dnacl_layer_param(l, "wk");
-    s.ph = P[2];
-    float *gk = read_host(ctx, &s.p->grad);
-    fd_check("dwk", P[2], s.p->value.n, gk, fd_loss, &s, 8, 1e-2f, 3e-3, 1e-2);
-    free(gk), free(dxg), free(yg), free(yw), free(yr), free(xh), free(dyh);
+    fd_forward u = {ctx, l, &x, &y, &x, xh, dyh, 1};
+    fd_check_forward("dx", &u, dxg, 12, 1e-2f, 3e-3, 1e-2);
+    const char *const wk[1] = {"wk"};
+    fd_check_params(&u, &dy, &dx, wk, 1, 8, 1e-2f, 3e-3, 1e-2);
+    free(dxg), free(yg), free(yw), free(yr), free(xh), free(dyh);
     for (int i = 0; i < 8; i++) free(P[i]);
     dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
     dnacl_layer_free(l);
@@ -274,59 +213,15 @@ static void shape_errors(dnacl_ctx *ctx) {
   dnacl_tensor_free(&x), dnacl_tensor_free(&y);
 }
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
 /* Speed at the chapter's size (B 32, C 64, L 50, H 4): printed, never asserted. */
 static void timing(dnacl_ctx *ctx) {
   int B = 32, C = 64, L = 50, H = 4;
   dnacl_layer *l;
   OK(dnacl_attention_new(ctx, "attn", C, H, &l));
-  size_t n = (size_t)B * C * L;
-  float *h = malloc(n * sizeof *h);
-  for (size_t i = 0; i < n; i++) h[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-  for (int i = 0; i < 8; i++) {
-    dnacl_param *p = &l->params[i];
-    float *v = malloc(p->value.n * sizeof *v);
-    for (size_t j = 0; j < p->value.n; j++) v[j] = (float)(((j + 7 * i) * 40503u) % 1000) / 4000.0f - 0.125f;
-    OK(dnacl_tensor_write(ctx, &p->value, v));
-    free(v);
-  }
-  dnacl_tensor x, y, dy, dx;
-  OK(dnacl_tensor_new(ctx, &x, B, C, L));
-  OK(dnacl_tensor_new(ctx, &y, B, C, L));
-  OK(dnacl_tensor_new(ctx, &dy, B, C, L));
-  OK(dnacl_tensor_new(ctx, &dx, B, C, L));
-  OK(dnacl_tensor_write(ctx, &x, h));
-  OK(dnacl_tensor_write(ctx, &dy, h));
-  OK(l->ops->forward(l, ctx, &x, &y, 1)); /* warm-up: kernel builds, scratch allocation */
-  OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
-  OK(dnacl_finish(ctx));
-  /* The best of several rounds: the machine may be shared, and the minimum is the
-   * estimate least disturbed by other work. */
-  double best_fb = INFINITY, best_f = INFINITY;
-  for (int round = 0; round < 5; round++) {
-    const int reps = 5;
-    double t0 = now_ms();
-    for (int r = 0; r < reps; r++) {
-      OK(l->ops->forward(l, ctx, &x, &y, 1));
-      OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
-    }
-    OK(dnacl_finish(ctx));
-    double t1 = now_ms();
-    for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
-    OK(dnacl_finish(ctx));
-    double t2 = now_ms();
-    if ((t1 - t0) / reps < best_fb) best_fb = (t1 - t0) / reps;
-    if ((t2 - t1) / reps < best_f) best_f = (t2 - t1) / reps;
-  }
+  double fb, f;
+  time_layer(ctx, l, B, C, L, &fb, &f);
   printf("timing: attention B=%d C=%d L=%d H=%d: %.2f ms forward+backward, %.2f ms forward (best of 5 rounds)\n", B,
-         C, L, H, best_fb, best_f);
-  free(h);
-  dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
+         C, L, H, fb, f);
   dnacl_layer_free(l);
 }
 

@@ -2,52 +2,12 @@
  * (tests/golden/transformer_*.safetensors, float64 references, hash dropout with the
  * block's seed), finite differences of sum(y * dy), the sixteen params by name, eval mode,
  * determinism, shape errors, and a timing line for the chapter's size. */
-#include <time.h>
-
 #include "harness.h"
 #include "nn/layer.h"
 
 static const char *const PNAMES[16] = {"ln1_gamma", "ln1_beta", "wq", "bq", "wk", "bk",
                                        "wv", "bv", "wo", "bo", "ln2_gamma", "ln2_beta",
                                        "w1", "b1", "w2", "b2"};
-
-typedef struct fd_state {
-  dnacl_ctx *ctx;
-  dnacl_layer *l;
-  dnacl_tensor x, y;
-  float *xh;
-  const float *dyh;
-  dnacl_param *p;
-  float *ph;
-} fd_state;
-
-/* L = sum(y * dy) in train mode: the dropout mask is a function of the (fixed) seed, so L
- * is a smooth function of x and the params. */
-static double fd_loss(void *user) {
-  fd_state *s = user;
-  OK(dnacl_tensor_write(s->ctx, &s->x, s->xh));
-  if (s->p) OK(dnacl_tensor_write(s->ctx, &s->p->value, s->ph));
-  OK(s->l->ops->forward(s->l, s->ctx, &s->x, &s->y, 1));
-  float *y = read_host(s->ctx, &s->y);
-  double sum = 0;
-  for (size_t i = 0; i < s->y.n; i++) sum += (double)y[i] * s->dyh[i];
-  free(y);
-  return sum;
-}
-
-static int same_bits(const float *a, const float *b, size_t n) { return !memcmp(a, b, n * sizeof *a); }
-
-static void load_params(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_safetensors *g) {
-  for (int i = 0; i < 16; i++) {
-    dnacl_param *p = dnacl_layer_param(l, PNAMES[i]);
-    const dnacl_st_tensor *t = golden_get(g, PNAMES[i]);
-    if (!p || p->value.n != t->n) {
-      CHECK(0, "param %s missing or of the wrong size", PNAMES[i]);
-      continue;
-    }
-    OK(dnacl_tensor_write(ctx, &p->value, t->data));
-  }
-}
 
 static void golden_case(dnacl_ctx *ctx, const char *file) {
   printf("%s\n", file);
@@ -68,15 +28,9 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
           "param %d is %s (trainable, with grad, decay %d), got %s decay %d", i, PNAMES[i], is_w,
           q->name, q->decay);
   }
-  load_params(ctx, l, &g);
+  golden_load_params(ctx, l, &g, PNAMES, 16);
   dnacl_tensor x, dy, y, dx;
-  golden_upload(ctx, &g, "x", &x);
-  golden_upload(ctx, &g, "dy", &dy);
-  OK(dnacl_tensor_alloc(ctx, &y, 3, x.shape));
-  OK(dnacl_tensor_alloc(ctx, &dx, 3, x.shape));
-  dnacl_shape in = dnacl_tensor_shape(&x), out;
-  OK(l->ops->infer(l, &in, &out));
-  CHECK(dnacl_shape_equal(&in, &out), "the block keeps the shape");
+  golden_same_shape_tensors(ctx, &g, l, "transformer block", &x, &dy, &y, &dx);
 
   l->seed = seed;
   OK(l->ops->forward(l, ctx, &x, &y, 1));
@@ -90,17 +44,9 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
    * standard deviation) and the weight gradients sum over all B*L tokens, reaching ~10;
    * observed at most 8e-6 absolute, so 5e-5 + 1e-4 relative is a ~6x margin. */
   compare_golden(ctx, "dx", &dx, &g, "dx", 5e-5, 1e-4);
-  for (int i = 0; i < 16; i++) {
-    char gname[24];
-    snprintf(gname, sizeof gname, "d%s", PNAMES[i]);
-    dnacl_param *q = dnacl_layer_param(l, PNAMES[i]);
-    if (!strcmp(PNAMES[i], "bk"))
-      /* Zero by mathematics (softmax ignores a per-query shift): float32 cancellation noise
-       * only, so an absolute bound (tools/README.md); observed ~1e-6. */
-      compare_golden(ctx, "dbk (zero by mathematics)", &q->grad, &g, gname, 1e-5, 0);
-    else
-      compare_golden(ctx, gname, &q->grad, &g, gname, 5e-5, 1e-4);
-  }
+  /* dbk is zero by mathematics (softmax ignores a per-query shift): float32 cancellation
+   * noise only, so an absolute bound (tools/README.md); observed ~1e-6. */
+  compare_golden_grads(ctx, l, &g, PNAMES, 16, 5e-5, 1e-4, "bk", 1e-5);
 
   /* Determinism: the same seed gives the same bits. */
   float *y1 = read_host(ctx, &y), *dx1 = read_host(ctx, &dx);
@@ -109,7 +55,7 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
   float *y2 = read_host(ctx, &y), *dx2 = read_host(ctx, &dx);
   float *dw2 = read_host(ctx, &dnacl_layer_param(l, "w1")->grad);
-  CHECK(same_bits(y1, y2, y.n) && same_bits(dx1, dx2, dx.n) && same_bits(dw1, dw2, (size_t)F * C),
+  CHECK(equal_bits(y1, y2, y.n) && equal_bits(dx1, dx2, dx.n) && equal_bits(dw1, dw2, (size_t)F * C),
         "forward+backward twice gives the same bits");
   free(y2), free(dx2), free(dw2);
 
@@ -127,7 +73,7 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
     }
     OK(l->ops->forward(l, ctx, &x, &y, 1));
     y2 = read_host(ctx, &y);
-    CHECK(same_bits(y1, y2, y.n), "replaced param buffers are used by the sub-layers");
+    CHECK(equal_bits(y1, y2, y.n), "replaced param buffers are used by the sub-layers");
     free(y2);
   }
 
@@ -137,7 +83,7 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   OK(dnacl_tensor_fill(ctx, &g1->grad, 0.0f));
   OK(l->ops->backward(l, ctx, &x, &y, &dy, NULL, 1));
   float *lg2 = read_host(ctx, &g1->grad);
-  CHECK(same_bits(lg1, lg2, (size_t)C), "param grads without dx");
+  CHECK(equal_bits(lg1, lg2, (size_t)C), "param grads without dx");
   free(lg1), free(lg2);
 
   if (p > 0) {
@@ -145,17 +91,17 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
     l->seed = seed + 1;
     OK(l->ops->forward(l, ctx, &x, &y, 1));
     y2 = read_host(ctx, &y);
-    CHECK(!same_bits(y1, y2, y.n), "a different seed draws a different dropout mask");
+    CHECK(!equal_bits(y1, y2, y.n), "a different seed draws a different dropout mask");
     free(y2);
     /* Eval mode is the block without dropout: the same bits as a p = 0 block in training. */
     OK(l->ops->forward(l, ctx, &x, &y, 0));
     float *ye = read_host(ctx, &y);
     dnacl_layer *l0;
     OK(dnacl_transformer_new(ctx, "block0", C, H, F, 0.0f, &l0));
-    load_params(ctx, l0, &g);
+    golden_load_params(ctx, l0, &g, PNAMES, 16);
     OK(l0->ops->forward(l0, ctx, &x, &y, 1));
     float *y0 = read_host(ctx, &y);
-    CHECK(same_bits(ye, y0, y.n), "eval mode applies no dropout");
+    CHECK(equal_bits(ye, y0, y.n), "eval mode applies no dropout");
     /* ... and so does its backward (what the explainers run). */
     OK(l->ops->forward(l, ctx, &x, &y, 0));
     OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 0));
@@ -163,38 +109,25 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
     OK(l0->ops->forward(l0, ctx, &x, &y, 1));
     OK(l0->ops->backward(l0, ctx, &x, &y, &dy, &dx, 0));
     float *dx0 = read_host(ctx, &dx);
-    CHECK(same_bits(dxe, dx0, dx.n), "eval-mode backward applies no dropout mask");
+    CHECK(equal_bits(dxe, dx0, dx.n), "eval-mode backward applies no dropout mask");
     free(ye), free(y0), free(dxe), free(dx0);
     dnacl_layer_free(l0);
     l->seed = seed;
   }
 
-  /* Finite differences of L = sum(y * dy), central, eps 1e-2, in float32. The noise is the
+  /* Finite differences of L = sum(y * dy) in train mode, central, eps 1e-2, in float32: the
+   * dropout mask is a function of the (fixed) seed, so L is a smooth function of x and the
+   * params. The noise is the
    * forward's own float32 error (~5e-7 per output, see y above) summed over B*C*L terms of
    * random sign: ~3e-5 in L, ~1.5e-3 after dividing by 2 eps (observed worst 1.9e-3, and it
    * scales as 1/eps as noise should); the truncation error eps^2 f'''/6 is ~1e-4 (checked
    * on the float64 reference). So 5e-3 + 1e-2 relative: it cannot fail from noise, and
    * still catches any missing or doubled term of these O(0.1..5) gradients. */
-  fd_state s = {ctx, l, x, y, read_host(ctx, &x), golden_get(&g, "dy")->data, NULL, NULL};
-  fd_check("dx", s.xh, x.n, dx1, fd_loss, &s, 24, 1e-2f, 5e-3, 1e-2);
-  const char *probe[5] = {"ln1_gamma", "wk", "ln2_beta", "w1", "b2"};
-  for (int i = 0; i < 5; i++) {
-    char gname[24];
-    snprintf(gname, sizeof gname, "d%s", probe[i]);
-    s.p = dnacl_layer_param(l, probe[i]);
-    s.ph = read_host(ctx, &s.p->value);
-    /* fd_check leaves its last perturbation on the device: the gradient is taken at the
-     * unperturbed point. */
-    OK(dnacl_tensor_write(ctx, &x, s.xh));
-    OK(l->ops->forward(l, ctx, &x, &y, 1));
-    OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
-    float *gr = read_host(ctx, &s.p->grad);
-    fd_check(gname, s.ph, s.p->value.n, gr, fd_loss, &s, 12, 1e-2f, 5e-3, 1e-2);
-    free(gr);
-    OK(dnacl_tensor_write(ctx, &s.p->value, s.ph));
-    free(s.ph);
-  }
-  free(s.xh);
+  fd_forward u = {ctx, l, &x, &y, &x, read_host(ctx, &x), golden_get(&g, "dy")->data, 1};
+  fd_check_forward("dx", &u, dx1, 24, 1e-2f, 5e-3, 1e-2);
+  const char *const probe[5] = {"ln1_gamma", "wk", "ln2_beta", "w1", "b2"};
+  fd_check_params(&u, &dy, &dx, probe, 5, 12, 1e-2f, 5e-3, 1e-2);
+  free(u.host);
   free(y1), free(dx1), free(dw1);
   dnacl_tensor_free(&x), dnacl_tensor_free(&dy), dnacl_tensor_free(&y), dnacl_tensor_free(&dx);
   dnacl_layer_free(l); /* the block owns the shared param buffers: freed once, here */
@@ -231,62 +164,17 @@ static void errors(dnacl_ctx *ctx) {
   CHECK(dnacl_transformer_new(ctx, "tb", 8, 2, 0, 0.0f, &l) == DNACL_ERR_ARG, "mlp 0 is refused");
 }
 
-static double now_ms(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
 /* Speed at the chapter's size (B 32, C 64, L 50, H 4, F 128): printed, never asserted. */
 static void timing(dnacl_ctx *ctx) {
   int B = 32, C = 64, L = 50, H = 4, F = 128;
   dnacl_layer *l;
   OK(dnacl_transformer_new(ctx, "block", C, H, F, 0.1f, &l));
-  for (int i = 0; i < l->n_params; i++) {
-    dnacl_param *p = &l->params[i];
-    float *v = malloc(p->value.n * sizeof *v);
-    for (size_t j = 0; j < p->value.n; j++)
-      v[j] = (float)(((j + 7 * i) * 40503u) % 1000) / 4000.0f - 0.125f + (strstr(p->name, "gamma") ? 1.0f : 0.0f);
-    OK(dnacl_tensor_write(ctx, &p->value, v));
-    free(v);
-  }
-  size_t n = (size_t)B * C * L;
-  float *h = malloc(n * sizeof *h);
-  for (size_t i = 0; i < n; i++) h[i] = (float)((i * 2654435761u) % 1000) / 500.0f - 1.0f;
-  dnacl_tensor x, y, dy, dx;
-  OK(dnacl_tensor_new(ctx, &x, B, C, L));
-  OK(dnacl_tensor_new(ctx, &y, B, C, L));
-  OK(dnacl_tensor_new(ctx, &dy, B, C, L));
-  OK(dnacl_tensor_new(ctx, &dx, B, C, L));
-  OK(dnacl_tensor_write(ctx, &x, h));
-  OK(dnacl_tensor_write(ctx, &dy, h));
   l->seed = 1234;
-  OK(l->ops->forward(l, ctx, &x, &y, 1)); /* warm-up: kernel builds, buffers */
-  OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
-  OK(dnacl_finish(ctx));
-  /* The best of several rounds: the machine may be shared, and the minimum is the
-   * estimate least disturbed by other work. */
-  double best_fb = INFINITY, best_f = INFINITY;
-  for (int round = 0; round < 5; round++) {
-    const int reps = 5;
-    double t0 = now_ms();
-    for (int r = 0; r < reps; r++) {
-      OK(l->ops->forward(l, ctx, &x, &y, 1));
-      OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 1));
-    }
-    OK(dnacl_finish(ctx));
-    double t1 = now_ms();
-    for (int r = 0; r < reps; r++) OK(l->ops->forward(l, ctx, &x, &y, 1));
-    OK(dnacl_finish(ctx));
-    double t2 = now_ms();
-    if ((t1 - t0) / reps < best_fb) best_fb = (t1 - t0) / reps;
-    if ((t2 - t1) / reps < best_f) best_f = (t2 - t1) / reps;
-  }
+  double fb, f;
+  time_layer(ctx, l, B, C, L, &fb, &f);
   printf("timing: transformer block B=%d C=%d L=%d H=%d F=%d p=0.1: %.2f ms forward+backward, "
          "%.2f ms forward (best of 5 rounds)\n",
-         B, C, L, H, F, best_fb, best_f);
-  free(h);
-  dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
+         B, C, L, H, F, fb, f);
   dnacl_layer_free(l);
 }
 

@@ -178,6 +178,20 @@ static inline void golden_same_shape_tensors(dnacl_ctx *ctx, const dnacl_safeten
   CHECK(dnacl_shape_equal(&in, &out), "%s: output shape is the input's", label);
 }
 
+/* forward from x (B, C, L) into y (B, C, Ly), the wrong size for y: a shape error that
+ * names the layer, found before any kernel runs. */
+static inline void check_forward_refuses_size(dnacl_ctx *ctx, dnacl_layer *l, int B, int C, int L, int Ly) {
+  dnacl_tensor x, y;
+  OK(dnacl_tensor_new(ctx, &x, B, C, L));
+  OK(dnacl_tensor_new(ctx, &y, B, C, Ly));
+  dnacl_status s = l->ops->forward(l, ctx, &x, &y, 1);
+  CHECK(s == DNACL_ERR_SHAPE && strstr(dnacl_last_error(), l->name),
+        "%s: forward from (%d, %d, %d) into (%d, %d, %d) must be a shape error naming the layer: %s", l->name, B, C,
+        L, B, C, Ly, dnacl_last_error());
+  dnacl_tensor_free(&x);
+  dnacl_tensor_free(&y);
+}
+
 /* Write each named param's value from the golden tensor of the same name. */
 static inline void golden_load_params(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_safetensors *g,
                                       const char *const *names, int n) {

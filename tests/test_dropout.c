@@ -44,13 +44,7 @@ static void test_golden(dnacl_ctx *ctx, const char *name, double *worst_y, doubl
   dnacl_layer *l;
   OK(dnacl_dropout_new(ctx, "drop1", p, &l));
   dnacl_tensor x, dy, y, dx;
-  golden_upload(ctx, &g, "x", &x);
-  golden_upload(ctx, &g, "dy", &dy);
-  OK(dnacl_tensor_alloc(ctx, &y, x.ndim, x.shape));
-  OK(dnacl_tensor_alloc(ctx, &dx, x.ndim, x.shape));
-  dnacl_shape in = dnacl_tensor_shape(&x), out;
-  OK(l->ops->infer(l, &in, &out));
-  CHECK(dnacl_shape_equal(&in, &out), "%s: output shape is the input's", name);
+  golden_same_shape_tensors(ctx, &g, l, name, &x, &dy, &y, &dx);
   CHECK(l->ops->backward_rescale == NULL, "dropout is linear in eval mode: no rescale rule");
   l->seed = seed;
   OK(l->ops->forward(l, ctx, &x, &y, 1));
@@ -174,68 +168,35 @@ static void test_errors(dnacl_ctx *ctx) {
           "rate %g must be rejected naming the layer: %s", (double)bad[i], dnacl_last_error());
   }
   OK(dnacl_dropout_new(ctx, "dropY", 0.3f, &l));
-  dnacl_tensor x, y;
-  OK(dnacl_tensor_new(ctx, &x, 3, 4, 5));
-  OK(dnacl_tensor_new(ctx, &y, 3, 4, 6));
-  dnacl_status s = l->ops->forward(l, ctx, &x, &y, 1);
-  CHECK(s == DNACL_ERR_SHAPE && strstr(dnacl_last_error(), "dropY"), "size mismatch: %s",
-        dnacl_last_error());
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
+  check_forward_refuses_size(ctx, l, 3, 4, 5, 6);
   dnacl_layer_free(l);
 }
 
 /* Finite differences of backward in train mode: L = sum w * dropout(x) with the mask fixed by
  * the seed. L is linear in x, so central differences are exact up to float32 rounding of one
  * y (ulp(3 * 1.25)/(2 * 0.01) ~ 2e-5): atol 1e-4. */
-typedef struct fd_user {
-  dnacl_ctx *ctx;
-  dnacl_layer *l;
-  dnacl_tensor x, y;
-  float *xh, *yh, *w;
-  size_t n;
-} fd_user;
-
-static double fd_loss(void *user) {
-  fd_user *u = user;
-  OK(dnacl_tensor_write(u->ctx, &u->x, u->xh));
-  u->l->seed = 99;
-  OK(u->l->ops->forward(u->l, u->ctx, &u->x, &u->y, 1));
-  OK(dnacl_tensor_read(u->ctx, &u->y, u->yh));
-  double s = 0;
-  for (size_t i = 0; i < u->n; i++) s += (double)u->w[i] * u->yh[i];
-  return s;
-}
-
 static void test_fd(dnacl_ctx *ctx) {
-  fd_user u = {ctx, NULL, {0}, {0}, NULL, NULL, NULL, 5 * 7 * 9};
-  OK(dnacl_dropout_new(ctx, "dropfd", 0.2f, &u.l));
-  OK(dnacl_tensor_new(ctx, &u.x, 5, 7, 9));
-  OK(dnacl_tensor_new(ctx, &u.y, 5, 7, 9));
-  u.xh = malloc(u.n * sizeof(float));
-  u.yh = malloc(u.n * sizeof(float));
-  u.w = malloc(u.n * sizeof(float));
-  for (size_t i = 0; i < u.n; i++) {
-    u.xh[i] = (float)sin(0.7 * (double)i) * 3.0f;
-    u.w[i] = (float)cos(1.3 * (double)i);
+  const int B = 5, C = 7, L = 9;
+  const size_t n = (size_t)B * C * L;
+  dnacl_layer *l;
+  OK(dnacl_dropout_new(ctx, "dropfd", 0.2f, &l));
+  l->seed = 99;
+  float *xh = malloc(n * sizeof *xh), *w = malloc(n * sizeof *w);
+  for (size_t i = 0; i < n; i++) {
+    xh[i] = (float)sin(0.7 * (double)i) * 3.0f;
+    w[i] = (float)cos(1.3 * (double)i);
   }
-  dnacl_tensor dy, dx;
-  OK(dnacl_tensor_new(ctx, &dy, 5, 7, 9));
-  OK(dnacl_tensor_new(ctx, &dx, 5, 7, 9));
-  OK(dnacl_tensor_write(ctx, &dy, u.w));
-  fd_loss(&u);
-  OK(u.l->ops->backward(u.l, ctx, &u.x, &u.y, &dy, &dx, 0));
-  float *grad = read_host(ctx, &dx);
-  fd_check("dropout backward", u.xh, u.n, grad, fd_loss, &u, 60, 1e-2f, 1e-4, 1e-4);
-  free(grad);
-  free(u.xh);
-  free(u.yh);
-  free(u.w);
-  dnacl_tensor_free(&u.x);
-  dnacl_tensor_free(&u.y);
+  dnacl_tensor x, y, dy, dx;
+  new_bcl_tensors(ctx, B, C, L, xh, w, &x, &y, &dy, &dx);
+  fd_forward u = {ctx, l, &x, &y, &x, xh, w, 1};
+  free(fd_check_input_grad("dropout backward", &u, &dy, &dx, 60, 1e-2f, 1e-4, 1e-4));
+  free(xh);
+  free(w);
+  dnacl_tensor_free(&x);
+  dnacl_tensor_free(&y);
   dnacl_tensor_free(&dy);
   dnacl_tensor_free(&dx);
-  dnacl_layer_free(u.l);
+  dnacl_layer_free(l);
 }
 
 int main(void) {

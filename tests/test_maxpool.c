@@ -55,6 +55,35 @@ static void rescale_host(int W, int S, int rows, int L, int lout, const float *x
   free(share);
 }
 
+/* backward_rescale on host data: forwards x and xref (as the explainers do), fills dx with
+ * NaN first so an element left unwritten fails, and returns the multipliers (malloc'ed). */
+static float *rescale_dev(dnacl_ctx *ctx, int W, int S, int B, int C, int L, const float *xh,
+                          const float *xrh, const float *dyh) {
+  dnacl_layer *l;
+  OK(dnacl_maxpool_new(ctx, "poolrescale", W, S, &l));
+  dnacl_tensor x, xr, y, yr, dy, dx;
+  OK(dnacl_tensor_new(ctx, &x, B, C, L));
+  OK(dnacl_tensor_new(ctx, &xr, B, C, L));
+  OK(dnacl_tensor_new(ctx, &dx, B, C, L));
+  dnacl_shape in = dnacl_tensor_shape(&x), out;
+  OK(l->ops->infer(l, &in, &out));
+  OK(dnacl_tensor_alloc(ctx, &y, 3, out.d));
+  OK(dnacl_tensor_alloc(ctx, &yr, 3, out.d));
+  OK(dnacl_tensor_alloc(ctx, &dy, 3, out.d));
+  OK(dnacl_tensor_write(ctx, &x, xh));
+  OK(dnacl_tensor_write(ctx, &xr, xrh));
+  OK(dnacl_tensor_write(ctx, &dy, dyh));
+  OK(l->ops->forward(l, ctx, &xr, &yr, 0));
+  OK(l->ops->forward(l, ctx, &x, &y, 0));
+  OK(dnacl_tensor_fill(ctx, &dx, NAN));
+  OK(l->ops->backward_rescale(l, ctx, &x, &xr, &y, &yr, &dy, &dx));
+  float *dxh = read_host(ctx, &dx);
+  dnacl_tensor *ts[] = {&x, &xr, &y, &yr, &dy, &dx};
+  for (int i = 0; i < 6; i++) dnacl_tensor_free(ts[i]);
+  dnacl_layer_free(l);
+  return dxh;
+}
+
 /* Forward picks one input value: exact. Backward adds at most ceil(W/S) = 2 upstream
  * gradients per element in these cases; the float32 sum of two floats is the correctly
  * rounded exact sum, which is what rounding the float64 reference gives too: exact. So both
@@ -86,27 +115,19 @@ static void test_golden(dnacl_ctx *ctx, const char *name, double *worst_y, doubl
    * built from the same values (each row's reversal), by the host reference below. */
   CHECK(l->ops->backward_rescale != NULL, "maxpool has a DeepLIFT rule");
   const dnacl_st_tensor *xg = golden_get(&g, "x"), *dyg = golden_get(&g, "dy");
-  const int L = x.shape[2], rows = x.shape[0] * x.shape[1], lout = out.d[2];
+  const int B = x.shape[0], C = x.shape[1], L = x.shape[2], rows = B * C, lout = out.d[2];
   float *xrh = malloc(x.n * sizeof *xrh), *want = malloc(x.n * sizeof *want);
   for (int r = 0; r < rows; r++)
     for (int i = 0; i < L; i++) xrh[(size_t)r * L + i] = xg->data[(size_t)r * L + L - 1 - i];
   rescale_host(W, S, rows, L, lout, xg->data, xrh, dyg->data, want, NULL);
-  dnacl_tensor xr, yr;
-  OK(dnacl_tensor_alloc(ctx, &xr, x.ndim, x.shape));
-  OK(dnacl_tensor_alloc(ctx, &yr, y.ndim, y.shape));
-  OK(dnacl_tensor_write(ctx, &xr, xrh));
-  OK(l->ops->forward(l, ctx, &xr, &yr, 0));
-  OK(l->ops->forward(l, ctx, &x, &y, 0));
-  OK(dnacl_tensor_fill(ctx, &dx, NAN));
-  OK(l->ops->backward_rescale(l, ctx, &x, &xr, &y, &yr, &dy, &dx));
-  float *got = read_host(ctx, &dx);
+  float *got = rescale_dev(ctx, W, S, B, C, L, xg->data, xrh, dyg->data);
   snprintf(label, sizeof label, "%s DeepLIFT rule", name);
   compare_host(label, got, want, x.n, RESCALE_ATOL, RESCALE_RTOL);
   free(got);
   free(want);
   free(xrh);
-  dnacl_tensor *ts[] = {&x, &dy, &y, &dx, &xr, &yr};
-  for (int i = 0; i < 6; i++) dnacl_tensor_free(ts[i]);
+  dnacl_tensor *ts[] = {&x, &dy, &y, &dx};
+  for (int i = 0; i < 4; i++) dnacl_tensor_free(ts[i]);
   dnacl_layer_free(l);
   dnacl_st_free(&g);
 }
@@ -256,15 +277,8 @@ static void test_shape_errors(dnacl_ctx *ctx) {
   /* window == L is allowed: one output. */
   dnacl_shape in3 = {3, {2, 4, 2}};
   CHECK(l->ops->infer(l, &in3, &out) == DNACL_OK && out.d[2] == 1, "window == length");
-  /* A wrongly sized output is refused before any kernel runs. */
-  dnacl_tensor x, y;
-  OK(dnacl_tensor_new(ctx, &x, 2, 3, 8));
-  OK(dnacl_tensor_new(ctx, &y, 2, 3, 5));
-  dnacl_status s = l->ops->forward(l, ctx, &x, &y, 1);
-  CHECK(s == DNACL_ERR_SHAPE && strstr(dnacl_last_error(), "pool2d"), "output size: %s",
-        dnacl_last_error());
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
+  /* A wrongly sized output (8 / 2 = 4 wide, not 5) is refused before any kernel runs. */
+  check_forward_refuses_size(ctx, l, 2, 3, 8, 5);
   dnacl_layer_free(l);
 }
 
@@ -273,87 +287,35 @@ static void test_shape_errors(dnacl_ctx *ctx) {
  * around x and central differences are exact up to float32 rounding of x +- eps: the
  * inputs reach |x| = 17.4, where each rounding is <= ulp(16)/2 = 9.5e-7, so the step is off
  * by up to 1.9e-6 in 2 eps = 0.02, ~1e-4 per unit of weight: atol 2e-4. */
-typedef struct fd_user {
-  dnacl_ctx *ctx;
-  dnacl_layer *l;
-  dnacl_tensor x, y;
-  float *xh, *yh, *w;
-  size_t n, nout;
-} fd_user;
-
-static double fd_loss(void *user) {
-  fd_user *u = user;
-  OK(dnacl_tensor_write(u->ctx, &u->x, u->xh));
-  OK(u->l->ops->forward(u->l, u->ctx, &u->x, &u->y, 1));
-  OK(dnacl_tensor_read(u->ctx, &u->y, u->yh));
-  double s = 0;
-  for (size_t i = 0; i < u->nout; i++) s += (double)u->w[i] * u->yh[i];
-  return s;
-}
-
 static void test_fd(dnacl_ctx *ctx) {
   const int B = 3, C = 5, L = 23, W = 5, S = 2, LO = (L - W) / S + 1;
-  fd_user u = {ctx, NULL, {0}, {0}, NULL, NULL, NULL, (size_t)B * C * L, (size_t)B * C * LO};
-  OK(dnacl_maxpool_new(ctx, "poolfd", W, S, &u.l));
-  OK(dnacl_tensor_new(ctx, &u.x, B, C, L));
-  OK(dnacl_tensor_new(ctx, &u.y, B, C, LO));
-  u.xh = malloc(u.n * sizeof(float));
-  u.yh = malloc(u.nout * sizeof(float));
-  u.w = malloc(u.nout * sizeof(float));
-  /* i -> (i * 37) mod n is a permutation since gcd(37, 345) = 1. */
-  for (size_t i = 0; i < u.n; i++) u.xh[i] = (float)((i * 37) % u.n) * 0.1f - 17.0f;
-  for (size_t i = 0; i < u.nout; i++) u.w[i] = (float)cos(0.9 * (double)i);
-  dnacl_tensor dy, dx;
+  const size_t n = (size_t)B * C * L, nout = (size_t)B * C * LO;
+  dnacl_layer *l;
+  OK(dnacl_maxpool_new(ctx, "poolfd", W, S, &l));
+  dnacl_tensor x, y, dy, dx;
+  OK(dnacl_tensor_new(ctx, &x, B, C, L));
+  OK(dnacl_tensor_new(ctx, &y, B, C, LO));
   OK(dnacl_tensor_new(ctx, &dy, B, C, LO));
   OK(dnacl_tensor_new(ctx, &dx, B, C, L));
-  OK(dnacl_tensor_write(ctx, &dy, u.w));
-  fd_loss(&u);
-  OK(u.l->ops->backward(u.l, ctx, &u.x, &u.y, &dy, &dx, 0));
-  float *grad = read_host(ctx, &dx);
-  fd_check("maxpool W5 S2 backward", u.xh, u.n, grad, fd_loss, &u, 120, 1e-2f, 2e-4, 1e-4);
+  float *xh = malloc(n * sizeof *xh), *w = malloc(nout * sizeof *w);
+  /* i -> (i * 37) mod n is a permutation since gcd(37, 345) = 1. */
+  for (size_t i = 0; i < n; i++) xh[i] = (float)((i * 37) % n) * 0.1f - 17.0f;
+  for (size_t i = 0; i < nout; i++) w[i] = (float)cos(0.9 * (double)i);
+  fd_forward u = {ctx, l, &x, &y, &x, xh, w, 1};
+  float *grad = fd_check_input_grad("maxpool W5 S2 backward", &u, &dy, &dx, 120, 1e-2f, 2e-4, 1e-4);
   /* Deterministic: the same backward again gives the same bits. */
-  OK(u.l->ops->backward(u.l, ctx, &u.x, &u.y, &dy, &dx, 0));
+  OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 0));
   float *again = read_host(ctx, &dx);
-  CHECK(memcmp(grad, again, u.n * sizeof(float)) == 0, "overlapping backward is deterministic");
+  CHECK(memcmp(grad, again, n * sizeof(float)) == 0, "overlapping backward is deterministic");
   free(again);
   free(grad);
-  free(u.xh);
-  free(u.yh);
-  free(u.w);
-  dnacl_tensor_free(&u.x);
-  dnacl_tensor_free(&u.y);
+  free(xh);
+  free(w);
+  dnacl_tensor_free(&x);
+  dnacl_tensor_free(&y);
   dnacl_tensor_free(&dy);
   dnacl_tensor_free(&dx);
-  dnacl_layer_free(u.l);
-}
-
-/* backward_rescale on host data: forwards x and xref (as the explainers do), fills dx with
- * NaN first so an element left unwritten fails, and returns the multipliers (malloc'ed). */
-static float *rescale_dev(dnacl_ctx *ctx, int W, int S, int B, int C, int L, const float *xh,
-                          const float *xrh, const float *dyh) {
-  dnacl_layer *l;
-  OK(dnacl_maxpool_new(ctx, "poolrescale", W, S, &l));
-  dnacl_tensor x, xr, y, yr, dy, dx;
-  OK(dnacl_tensor_new(ctx, &x, B, C, L));
-  OK(dnacl_tensor_new(ctx, &xr, B, C, L));
-  OK(dnacl_tensor_new(ctx, &dx, B, C, L));
-  dnacl_shape in = dnacl_tensor_shape(&x), out;
-  OK(l->ops->infer(l, &in, &out));
-  OK(dnacl_tensor_alloc(ctx, &y, 3, out.d));
-  OK(dnacl_tensor_alloc(ctx, &yr, 3, out.d));
-  OK(dnacl_tensor_alloc(ctx, &dy, 3, out.d));
-  OK(dnacl_tensor_write(ctx, &x, xh));
-  OK(dnacl_tensor_write(ctx, &xr, xrh));
-  OK(dnacl_tensor_write(ctx, &dy, dyh));
-  OK(l->ops->forward(l, ctx, &xr, &yr, 0));
-  OK(l->ops->forward(l, ctx, &x, &y, 0));
-  OK(dnacl_tensor_fill(ctx, &dx, NAN));
-  OK(l->ops->backward_rescale(l, ctx, &x, &xr, &y, &yr, &dy, &dx));
-  float *dxh = read_host(ctx, &dx);
-  dnacl_tensor *ts[] = {&x, &xr, &y, &yr, &dy, &dx};
-  for (int i = 0; i < 6; i++) dnacl_tensor_free(ts[i]);
   dnacl_layer_free(l);
-  return dxh;
 }
 
 /* Per row: sum_l dx (x - xref) against sum_o dy (y - yref) (minus *lost, the shares the

@@ -178,6 +178,14 @@ static inline void golden_same_shape_tensors(dnacl_ctx *ctx, const dnacl_safeten
   CHECK(dnacl_shape_equal(&in, &out), "%s: output shape is the input's", label);
 }
 
+/* Free the four tensors that new_bcl_tensors or golden_same_shape_tensors made. */
+static inline void free_layer_tensors(dnacl_tensor *x, dnacl_tensor *y, dnacl_tensor *dy, dnacl_tensor *dx) {
+  dnacl_tensor_free(x);
+  dnacl_tensor_free(y);
+  dnacl_tensor_free(dy);
+  dnacl_tensor_free(dx);
+}
+
 /* forward from x (B, C, L) into y (B, C, Ly), the wrong size for y: a shape error that
  * names the layer, found before any kernel runs. */
 static inline void check_forward_refuses_size(dnacl_ctx *ctx, dnacl_layer *l, int B, int C, int L, int Ly) {
@@ -377,7 +385,7 @@ static inline void time_layer(dnacl_ctx *ctx, dnacl_layer *l, int B, int C, int 
     if ((t2 - t1) / reps < *f_ms) *f_ms = (t2 - t1) / reps;
   }
   free(h);
-  dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
 }
 
 #endif

@@ -128,10 +128,7 @@ static void test_golden(dnacl_ctx *ctx, const char *act, double *worst_y, double
   compare_golden(ctx, label, &y, &g, "y", atol, rtol);
   /* dx == NULL is allowed (first layer, input gradient not wanted). */
   OK(l->ops->backward(l, ctx, &x, &y, &dy, NULL, 1));
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
   dnacl_st_free(&g);
 }
@@ -224,10 +221,7 @@ static void test_grid(dnacl_ctx *ctx) {
     free(gd);
     dnacl_layer_free(l);
   }
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   free(xh);
   free(ones);
   free(wy);
@@ -263,10 +257,7 @@ static void test_fd(dnacl_ctx *ctx, const char *act) {
   snprintf(label, sizeof label, "%s backward", act);
   free(fd_check_input_grad(label, &u, &dy, &dx, 60, 1e-2f, 2e-3, 2e-3));
   free(xh);
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
   dnacl_st_free(&g);
 }

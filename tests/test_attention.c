@@ -79,7 +79,7 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   fd_check_params(&u, &dy, &dx, probe, 4, 16, 1e-2f, 3e-3, 1e-2);
   free(u.host);
   free(y1), free(dx1), free(dw1), free(db1);
-  dnacl_tensor_free(&x), dnacl_tensor_free(&dy), dnacl_tensor_free(&y), dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
   dnacl_st_free(&g);
 }
@@ -174,7 +174,7 @@ static void odd_shapes(dnacl_ctx *ctx) {
     fd_check_params(&u, &dy, &dx, wk, 1, 8, 1e-2f, 3e-3, 1e-2);
     free(dxg), free(yg), free(yw), free(yr), free(xh), free(dyh);
     for (int i = 0; i < 8; i++) free(P[i]);
-    dnacl_tensor_free(&x), dnacl_tensor_free(&y), dnacl_tensor_free(&dy), dnacl_tensor_free(&dx);
+    free_layer_tensors(&x, &y, &dy, &dx);
     dnacl_layer_free(l);
   }
 }

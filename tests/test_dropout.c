@@ -81,10 +81,7 @@ static void test_golden(dnacl_ctx *ctx, const char *name, double *worst_y, doubl
   compare_golden(ctx, label, &y, &g, "x", 0, 0);
   snprintf(label, sizeof label, "%s eval backward = dy", name);
   compare_golden(ctx, label, &dx, &g, "dy", 0, 0);
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
   dnacl_st_free(&g);
 }
@@ -192,10 +189,7 @@ static void test_fd(dnacl_ctx *ctx) {
   free(fd_check_input_grad("dropout backward", &u, &dy, &dx, 60, 1e-2f, 1e-4, 1e-4));
   free(xh);
   free(w);
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
 }
 

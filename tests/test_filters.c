@@ -10,7 +10,7 @@
  *     not look for changes next to nothing; the backgrounds keep what they promise; occlusion
  *     of the planted site drops the prediction.
  * Runs on the default OpenCL device. */
-#include "harness.h"
+#include "model_fixtures.h"
 #include "explain/explain.h"
 #include "explain/filters.h"
 #include "explain/gia.h"
@@ -18,58 +18,21 @@
 #include "nn/model.h"
 
 static uint64_t rng = 2024;
-static double uniform(void) {
-  uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static dnacl_layer_spec layer(dnacl_layer_kind k, const char *name) {
-  dnacl_layer_spec s;
-  memset(&s, 0, sizeof s);
-  s.kind = k;
-  snprintf(s.name, sizeof s.name, "%s", name);
-  s.eps = 1e-5f;
-  s.momentum = 0.1f;
-  s.same_padding = 1;
-  s.dilation = 1;
-  s.bias = 1;
-  return s;
-}
+static double uniform(void) { return splitmix_unit(&rng); }
 
 /* conv1 (F filters, kernel K) -> [bn1] -> act1 relu -> global max-pool -> flatten -> dense 1 */
 static dnacl_model *build(dnacl_ctx *ctx, int L, int F, int K, int same, int with_bn) {
-  dnacl_model_spec m;
-  memset(&m, 0, sizeof m);
-  snprintf(m.name, sizeof m.name, "tiny");
-  m.alphabet = 4;
-  m.tasks = 1;
-  m.length = L;
-  m.layers = calloc(8, sizeof *m.layers);
+  dnacl_model_spec m = spec_model("tiny", L, 1, 8);
   int n = 0, Lo = same ? L : L - K + 1;
-  m.layers[n] = layer(DNACL_L_CONV1D, "conv1"), m.layers[n].filters = F, m.layers[n].kernel = K;
+  m.layers[n] = spec_layer(DNACL_L_CONV1D, "conv1"), m.layers[n].filters = F, m.layers[n].kernel = K;
   m.layers[n++].same_padding = same;
-  if (with_bn) m.layers[n++] = layer(DNACL_L_BATCHNORM, "bn1");
-  m.layers[n] = layer(DNACL_L_ACTIVATION, "act1"), m.layers[n++].act = DNACL_ACT_RELU;
-  m.layers[n] = layer(DNACL_L_MAXPOOL, "pool1"), m.layers[n].window = Lo, m.layers[n++].stride = Lo;
-  m.layers[n++] = layer(DNACL_L_FLATTEN, "flatten1");
-  m.layers[n] = layer(DNACL_L_DENSE, "dense1"), m.layers[n++].units = 1;
+  if (with_bn) m.layers[n++] = spec_layer(DNACL_L_BATCHNORM, "bn1");
+  m.layers[n] = spec_layer(DNACL_L_ACTIVATION, "act1"), m.layers[n++].act = DNACL_ACT_RELU;
+  m.layers[n] = spec_layer(DNACL_L_MAXPOOL, "pool1"), m.layers[n].window = Lo, m.layers[n++].stride = Lo;
+  m.layers[n++] = spec_layer(DNACL_L_FLATTEN, "flatten1");
+  m.layers[n] = spec_layer(DNACL_L_DENSE, "dense1"), m.layers[n++].units = 1;
   m.n_layers = n;
-  dnacl_model *model;
-  OK(dnacl_model_build(ctx, &m, &model));
-  OK(dnacl_model_init(ctx, model, 7));
-  return model;
-}
-
-static void set_param(dnacl_ctx *ctx, dnacl_model *m, int node, const char *name, const float *v) {
-  dnacl_param *p = dnacl_layer_param(m->nodes[node].layer, name);
-  if (!p) {
-    printf("FAIL no parameter %s in node %d\n", name, node);
-    exit(1);
-  }
-  OK(dnacl_tensor_write(ctx, &p->value, v));
+  return build_model(ctx, &m, 7);
 }
 
 /* Filter 0: +1 for the base of ACGT at each column, -1 for the others, bias -3: relu gives
@@ -82,26 +45,15 @@ static void plant(dnacl_ctx *ctx, dnacl_model *m, int F) {
   for (int c = 0; c < 4; c++)
     for (int k = 0; k < K; k++) w[(0 * 4 + c) * K + k] = c == k ? 1.0f : -1.0f;
   if (F > 2) w[(2 * 4 + 0) * K + 3] = 1.0f;
-  set_param(ctx, m, 0, "w", w);
-  set_param(ctx, m, 0, "b", b);
+  set_node_param(ctx, m, 0, "w", w);
+  set_node_param(ctx, m, 0, "b", b);
   float dw[8] = {4, 0, 0, 0}, db[1] = {-2};
-  set_param(ctx, m, m->n_nodes - 1, "w", dw);
-  set_param(ctx, m, m->n_nodes - 1, "b", db);
+  set_node_param(ctx, m, m->n_nodes - 1, "w", dw);
+  set_node_param(ctx, m, m->n_nodes - 1, "b", db);
   free(w);
 }
 
-static void random_seqs(float *x, int n, int L) {
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < L; j++) {
-      int b = (int)(uniform() * 4);
-      for (int c = 0; c < 4; c++) x[((size_t)i * 4 + c) * L + j] = c == b ? 1.0f : 0.0f;
-    }
-}
-
-static void put_seq(float *x, int L, int pos, const char *s) {
-  for (int j = 0; s[j]; j++)
-    for (int c = 0; c < 4; c++) x[(size_t)c * L + pos + j] = "ACGT"[c] == s[j] ? 1.0f : 0.0f;
-}
+static void random_seqs(float *x, int n, int L) { random_onehot(x, n, L, &rng); }
 
 static int count_acgt(const float *x, int L) {
   char *s = malloc((size_t)L + 1);
@@ -207,12 +159,12 @@ static void test_random_model(dnacl_ctx *ctx) {
     b[f] = (float)(uniform() - 0.5), g[f] = (float)(0.5 + uniform()), be[f] = (float)(uniform() - 0.5);
     mu[f] = (float)(uniform() - 0.5), var[f] = (float)(0.5 + uniform());
   }
-  set_param(ctx, m, 0, "w", w);
-  set_param(ctx, m, 0, "b", b);
-  set_param(ctx, m, 1, "gamma", g);
-  set_param(ctx, m, 1, "beta", be);
-  set_param(ctx, m, 1, "rmean", mu);
-  set_param(ctx, m, 1, "rvar", var);
+  set_node_param(ctx, m, 0, "w", w);
+  set_node_param(ctx, m, 0, "b", b);
+  set_node_param(ctx, m, 1, "gamma", g);
+  set_node_param(ctx, m, 1, "beta", be);
+  set_node_param(ctx, m, 1, "rmean", mu);
+  set_node_param(ctx, m, 1, "rvar", var);
   float *x = malloc((size_t)n * 4 * L * sizeof *x);
   random_seqs(x, n, L);
   const double t = 0.6;
@@ -270,13 +222,9 @@ static void test_random_model(dnacl_ctx *ctx) {
   dnacl_model_free(m);
   free(x);
 
-  dnacl_model_spec s;
-  memset(&s, 0, sizeof s);
-  snprintf(s.name, sizeof s.name, "dense_first");
-  s.alphabet = 4, s.tasks = 1, s.length = 10;
-  s.layers = calloc(2, sizeof *s.layers);
-  s.layers[0] = layer(DNACL_L_FLATTEN, "flatten1");
-  s.layers[1] = layer(DNACL_L_DENSE, "dense1"), s.layers[1].units = 1;
+  dnacl_model_spec s = spec_model("dense_first", 10, 1, 2);
+  s.layers[0] = spec_layer(DNACL_L_FLATTEN, "flatten1");
+  s.layers[1] = spec_layer(DNACL_L_DENSE, "dense1"), s.layers[1].units = 1;
   s.n_layers = 2;
   OK(dnacl_model_build(ctx, &s, &m));
   dnacl_filter_layer fl;

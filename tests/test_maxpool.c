@@ -126,8 +126,7 @@ static void test_golden(dnacl_ctx *ctx, const char *name, double *worst_y, doubl
   free(got);
   free(want);
   free(xrh);
-  dnacl_tensor *ts[] = {&x, &dy, &y, &dx};
-  for (int i = 0; i < 4; i++) dnacl_tensor_free(ts[i]);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
   dnacl_st_free(&g);
 }
@@ -151,10 +150,7 @@ static void run(dnacl_ctx *ctx, int W, int S, int B, int C, int L, const float *
   OK(l->ops->backward(l, ctx, &x, &y, &dy, &dx, 0));
   *yh = read_host(ctx, &y);
   *dxh = read_host(ctx, &dx);
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
 }
 
@@ -311,10 +307,7 @@ static void test_fd(dnacl_ctx *ctx) {
   free(grad);
   free(xh);
   free(w);
-  dnacl_tensor_free(&x);
-  dnacl_tensor_free(&y);
-  dnacl_tensor_free(&dy);
-  dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l);
 }
 

@@ -4,51 +4,31 @@
  * masks drawn by the same counter-based hash as the reference. */
 #include <stdlib.h>
 
-#include "harness.h"
-#include "nn/model.h"
+#include "model_fixtures.h"
 #include "train/checkpoint.h"
 #include "train/trainer.h"
 
-static dnacl_layer_spec L(dnacl_layer_kind k, const char *name) {
-  dnacl_layer_spec s;
-  memset(&s, 0, sizeof s);
-  s.kind = k;
-  snprintf(s.name, sizeof s.name, "%s", name);
-  s.eps = 1e-5f;
-  s.momentum = 0.1f;
-  s.same_padding = 1;
-  s.dilation = 1;
-  s.bias = 1;
-  return s;
-}
-
 /* ConvModelV2 built directly (the YAML file yaml/models/baseline.yaml describes the same). */
 static dnacl_model_spec conv_model_v2(void) {
-  dnacl_model_spec m;
-  memset(&m, 0, sizeof m);
-  snprintf(m.name, sizeof m.name, "ConvModelV2");
-  m.length = 200;
-  m.alphabet = 4;
-  m.tasks = 1;
-  m.layers = calloc(20, sizeof *m.layers);
+  dnacl_model_spec m = spec_model("ConvModelV2", 200, 1, 20);
   dnacl_layer_spec *s = m.layers;
   int n = 0;
-  s[n] = L(DNACL_L_CONV1D, "conv1"), s[n].filters = 64, s[n++].kernel = 10;
-  s[n++] = L(DNACL_L_BATCHNORM, "bn1");
-  s[n] = L(DNACL_L_ACTIVATION, "act1"), s[n++].act = DNACL_ACT_GELU_TANH;
-  s[n] = L(DNACL_L_MAXPOOL, "pool1"), s[n].window = 2, s[n++].stride = 2;
-  s[n] = L(DNACL_L_CONV1D, "conv2"), s[n].filters = 64, s[n++].kernel = 10;
-  s[n] = L(DNACL_L_ACTIVATION, "act2"), s[n++].act = DNACL_ACT_GELU_TANH;
-  s[n++] = L(DNACL_L_BATCHNORM, "bn2");
-  s[n] = L(DNACL_L_MAXPOOL, "pool2"), s[n].window = 2, s[n++].stride = 2;
-  s[n++] = L(DNACL_L_FLATTEN, "flatten");
-  s[n] = L(DNACL_L_DENSE, "dense1"), s[n++].units = 128;
-  s[n] = L(DNACL_L_ACTIVATION, "act3"), s[n++].act = DNACL_ACT_GELU_TANH;
-  s[n] = L(DNACL_L_DROPOUT, "drop1"), s[n++].p = 0.2f;
-  s[n] = L(DNACL_L_DENSE, "dense2"), s[n++].units = 64;
-  s[n] = L(DNACL_L_ACTIVATION, "act4"), s[n++].act = DNACL_ACT_GELU_TANH;
-  s[n] = L(DNACL_L_DROPOUT, "drop2"), s[n++].p = 0.2f;
-  s[n] = L(DNACL_L_DENSE, "dense3"), s[n++].units = 1;
+  s[n] = spec_layer(DNACL_L_CONV1D, "conv1"), s[n].filters = 64, s[n++].kernel = 10;
+  s[n++] = spec_layer(DNACL_L_BATCHNORM, "bn1");
+  s[n] = spec_layer(DNACL_L_ACTIVATION, "act1"), s[n++].act = DNACL_ACT_GELU_TANH;
+  s[n] = spec_layer(DNACL_L_MAXPOOL, "pool1"), s[n].window = 2, s[n++].stride = 2;
+  s[n] = spec_layer(DNACL_L_CONV1D, "conv2"), s[n].filters = 64, s[n++].kernel = 10;
+  s[n] = spec_layer(DNACL_L_ACTIVATION, "act2"), s[n++].act = DNACL_ACT_GELU_TANH;
+  s[n++] = spec_layer(DNACL_L_BATCHNORM, "bn2");
+  s[n] = spec_layer(DNACL_L_MAXPOOL, "pool2"), s[n].window = 2, s[n++].stride = 2;
+  s[n++] = spec_layer(DNACL_L_FLATTEN, "flatten");
+  s[n] = spec_layer(DNACL_L_DENSE, "dense1"), s[n++].units = 128;
+  s[n] = spec_layer(DNACL_L_ACTIVATION, "act3"), s[n++].act = DNACL_ACT_GELU_TANH;
+  s[n] = spec_layer(DNACL_L_DROPOUT, "drop1"), s[n++].p = 0.2f;
+  s[n] = spec_layer(DNACL_L_DENSE, "dense2"), s[n++].units = 64;
+  s[n] = spec_layer(DNACL_L_ACTIVATION, "act4"), s[n++].act = DNACL_ACT_GELU_TANH;
+  s[n] = spec_layer(DNACL_L_DROPOUT, "drop2"), s[n++].p = 0.2f;
+  s[n] = spec_layer(DNACL_L_DENSE, "dense3"), s[n++].units = 1;
   m.n_layers = n;
   return m;
 }

@@ -11,30 +11,13 @@
  *   - attribution on the same model: every method ranks the planted site first, runs are
  *     reproducible, and DeepSHAP on a model with a layer norm is refused by name.
  * Runs on the default OpenCL device; the database is data/JASPAR_CORE_2016_vertebrates.meme. */
-#include "harness.h"
+#include "model_fixtures.h"
 #include "explain/score.h"
 #include "nn/model.h"
 
 static uint64_t rng = 77;
-static double uniform(void) {
-  uint64_t z = (rng += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z ^= z >> 31;
-  return (double)(z >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static void random_seq(float *x, int L) {
-  for (int p = 0; p < L; p++) {
-    int b = (int)(uniform() * 4);
-    for (int c = 0; c < 4; c++) x[(size_t)c * L + p] = c == b ? 1.0f : 0.0f;
-  }
-}
-
-static void put_seq(float *x, int L, int pos, const char *s) {
-  for (int j = 0; s[j]; j++)
-    for (int c = 0; c < 4; c++) x[(size_t)c * L + pos + j] = "ACGT"[c] == s[j] ? 1.0f : 0.0f;
-}
+static double uniform(void) { return splitmix_unit(&rng); }
+static void random_seq(float *x, int L) { random_onehot(x, 1, L, &rng); }
 
 static int near(double a, double b, double tol) { return fabs(a - b) <= tol; }
 
@@ -176,19 +159,7 @@ static void test_select(void) {
 static dnacl_model *yaml_model(dnacl_ctx *ctx, const char *text) {
   dnacl_model_spec spec;
   OK(dnacl_model_spec_parse("score.yaml", text, &spec));
-  dnacl_model *m;
-  OK(dnacl_model_build(ctx, &spec, &m));
-  OK(dnacl_model_init(ctx, m, 3));
-  return m;
-}
-
-static void set_param(dnacl_ctx *ctx, dnacl_model *m, int node, const char *name, const float *v) {
-  dnacl_param *p = dnacl_layer_param(m->nodes[node].layer, name);
-  if (!p) {
-    printf("FAIL no parameter %s in node %d\n", name, node);
-    exit(1);
-  }
-  OK(dnacl_tensor_write(ctx, &p->value, v));
+  return build_model(ctx, &spec, 3);
 }
 
 enum { LEN = 100, F = 4, K = 19, NSEQ = 120 };
@@ -212,11 +183,11 @@ static dnacl_model *detector(dnacl_ctx *ctx, const char *cons[2]) {
       for (int c = 0; c < 4; c++) w[(f * 4 + c) * K + k] = "ACGT"[c] == cons[f][k] ? 1.0f : -1.0f;
     b[f] = -(float)(wd - 1);
   }
-  set_param(ctx, m, 0, "w", w);
-  set_param(ctx, m, 0, "b", b);
+  set_node_param(ctx, m, 0, "w", w);
+  set_node_param(ctx, m, 0, "b", b);
   float dw[F] = {1, 0, 0, 0}, db[1] = {0};
-  set_param(ctx, m, 4, "w", dw);
-  set_param(ctx, m, 4, "b", db);
+  set_node_param(ctx, m, 4, "w", dw);
+  set_node_param(ctx, m, 4, "b", db);
   return m;
 }
 

@@ -129,7 +129,7 @@ static void golden_case(dnacl_ctx *ctx, const char *file) {
   fd_check_params(&u, &dy, &dx, probe, 5, 12, 1e-2f, 5e-3, 1e-2);
   free(u.host);
   free(y1), free(dx1), free(dw1);
-  dnacl_tensor_free(&x), dnacl_tensor_free(&dy), dnacl_tensor_free(&y), dnacl_tensor_free(&dx);
+  free_layer_tensors(&x, &y, &dy, &dx);
   dnacl_layer_free(l); /* the block owns the shared param buffers: freed once, here */
   dnacl_st_free(&g);
 }

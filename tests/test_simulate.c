@@ -33,6 +33,24 @@ static void strand_col(const dnacl_sim_motifs *mo, int m, int strand, int c, flo
   for (int b = 0; b < 4; b++) out[b] = (float)col_prob(mo, m, strand, c, b);
 }
 
+/* A task's defaults for n records, the motifs read from the shipped JASPAR file by name
+ * (the error messages checked below quote it). */
+static dnacl_sim_cfg task_cfg(dnacl_sim_task task, int n) {
+  dnacl_sim_cfg c = dnacl_sim_defaults(task);
+  c.motifs_path = JASPAR;
+  c.n = n;
+  return c;
+}
+
+/* Two truth tables hold the same records, planted sites and mask. */
+static int same_truth(const dnacl_truth *t, const dnacl_truth *u) {
+  return t->n == u->n && t->length == u->length && t->k == u->k &&
+         !memcmp(t->mask, u->mask, (size_t)u->n * u->length) &&
+         !memcmp(t->first, u->first, (size_t)(u->n + 1) * sizeof(int)) &&
+         !memcmp(t->seq, u->seq, (size_t)u->k * sizeof(int)) && !memcmp(t->pos, u->pos, (size_t)u->k * sizeof(int)) &&
+         !memcmp(t->motif, u->motif, (size_t)u->k * sizeof(int)) && !memcmp(t->strand, u->strand, (size_t)u->k);
+}
+
 /* Every check that holds for each record of a dataset; fills the count histogram. */
 static void check_records(const char *label, const dnacl_sim_data *d, int kmin, long *hist) {
   const dnacl_sim_motifs *mo = &d->motifs;
@@ -121,9 +139,7 @@ static void check_count_distribution(const char *label, const long *hist, long n
 
 static void test_task1(void) {
   printf("koo-task1, 5000 x 200\n");
-  dnacl_sim_cfg c = dnacl_sim_defaults(DNACL_SIM_KOO_TASK1);
-  c.motifs_path = JASPAR;
-  c.n = 5000;
+  dnacl_sim_cfg c = task_cfg(DNACL_SIM_KOO_TASK1, 5000);
   c.seed = 7;
   dnacl_sim_data d;
   OK(dnacl_sim_generate(&c, &d));
@@ -149,9 +165,7 @@ static void test_task1(void) {
 
 static void test_task3(void) {
   printf("koo-task3, 4000 x 200\n");
-  dnacl_sim_cfg c = dnacl_sim_defaults(DNACL_SIM_KOO_TASK3);
-  c.motifs_path = JASPAR;
-  c.n = 4000;
+  dnacl_sim_cfg c = task_cfg(DNACL_SIM_KOO_TASK3, 4000);
   c.seed = 3;
   dnacl_sim_data d;
   OK(dnacl_sim_generate(&c, &d));
@@ -210,13 +224,9 @@ static int same_data(const dnacl_sim_data *a, const dnacl_sim_data *b) {
     if (strcmp(a->motifs.ids[m], b->motifs.ids[m])) return 0;
   for (int s = 0; s < 3; s++) {
     const dnacl_seqset *x = &a->sets[s], *y = &b->sets[s];
-    const dnacl_truth *t = &a->truth[s], *u = &b->truth[s];
-    if (x->n != y->n || t->k != u->k) return 0;
+    if (x->n != y->n || !same_truth(&a->truth[s], &b->truth[s])) return 0;
     if (memcmp(x->x, y->x, (size_t)x->n * 4 * x->length * sizeof(float)) ||
-        memcmp(x->y, y->y, (size_t)x->n * x->n_tasks * sizeof(float)) ||
-        memcmp(t->mask, u->mask, (size_t)t->n * t->length) || memcmp(t->pos, u->pos, (size_t)t->k * sizeof(int)) ||
-        memcmp(t->motif, u->motif, (size_t)t->k * sizeof(int)) || memcmp(t->strand, u->strand, (size_t)t->k) ||
-        memcmp(t->seq, u->seq, (size_t)t->k * sizeof(int)))
+        memcmp(x->y, y->y, (size_t)x->n * x->n_tasks * sizeof(float)))
       return 0;
   }
   return 1;
@@ -224,9 +234,7 @@ static int same_data(const dnacl_sim_data *a, const dnacl_sim_data *b) {
 
 static void test_determinism_and_file(void) {
   printf("determinism and the file\n");
-  dnacl_sim_cfg c = dnacl_sim_defaults(DNACL_SIM_KOO_TASK3);
-  c.motifs_path = JASPAR;
-  c.n = 500;
+  dnacl_sim_cfg c = task_cfg(DNACL_SIM_KOO_TASK3, 500);
   c.seed = 11;
   dnacl_sim_data a, b, other;
   OK(dnacl_sim_generate(&c, &a));
@@ -257,12 +265,7 @@ static void test_determinism_and_file(void) {
     dnacl_seqset_free(&set);
     dnacl_truth t;
     OK(dnacl_truth_load(path, dnacl_sim_splits[s], &t));
-    const dnacl_truth *u = &a.truth[s];
-    int ok = t.n == u->n && t.length == u->length && t.k == u->k &&
-             !memcmp(t.mask, u->mask, (size_t)u->n * u->length) && !memcmp(t.first, u->first, (size_t)(u->n + 1) * sizeof(int)) &&
-             !memcmp(t.seq, u->seq, (size_t)u->k * sizeof(int)) && !memcmp(t.pos, u->pos, (size_t)u->k * sizeof(int)) &&
-             !memcmp(t.motif, u->motif, (size_t)u->k * sizeof(int)) && !memcmp(t.strand, u->strand, (size_t)u->k);
-    CHECK(ok, "%s: truth differs after the round trip", dnacl_sim_splits[s]);
+    CHECK(same_truth(&t, &a.truth[s]), "%s: truth differs after the round trip", dnacl_sim_splits[s]);
     dnacl_truth_free(&t);
   }
   dnacl_truth t;
@@ -299,9 +302,7 @@ static void test_determinism_and_file(void) {
 
 static void test_options_and_errors(void) {
   printf("options and errors\n");
-  dnacl_sim_cfg c = dnacl_sim_defaults(DNACL_SIM_KOO_TASK1);
-  c.motifs_path = JASPAR;
-  c.n = 200;
+  dnacl_sim_cfg c = task_cfg(DNACL_SIM_KOO_TASK1, 200);
   /* names by id and in another case */
   const char *names[2] = {"MA0079.3", "yy1"};
   c.names = names;
@@ -340,9 +341,7 @@ static void test_options_and_errors(void) {
   printf("  %s\n", dnacl_last_error());
   CHECK(s == DNACL_ERR_ARG && strstr(dnacl_last_error(), "too short") && strstr(dnacl_last_error(), JASPAR),
         "length 5: %s", dnacl_last_error());
-  dnacl_sim_cfg c3 = dnacl_sim_defaults(DNACL_SIM_KOO_TASK3);
-  c3.motifs_path = JASPAR;
-  c3.n = 100;
+  dnacl_sim_cfg c3 = task_cfg(DNACL_SIM_KOO_TASK3, 100);
   c3.length = 20;
   s = dnacl_sim_generate(&c3, &d);
   printf("  %s\n", dnacl_last_error());

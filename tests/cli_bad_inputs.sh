@@ -12,14 +12,7 @@
 #   f['X_valid'] = np.stack([oh('TTTTACGTAC')]); f['Y_valid'] = [[1]] (float32)
 #   f['X_test'] = np.stack([oh('CCCCACGTAC')]);  f['Y_test'] = [[0]] (float32)
 set -u
-DNACL=${1:?usage: bash tests/cli_bad_inputs.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 
 MODEL=yaml/models/baseline.yaml
 DATA=data/ZBED2_400_h3k27ac.h5
@@ -91,5 +84,4 @@ run predict "${RUNARGS[@]}" --data "$DATA" --batch 0
 run eval "${RUNARGS[@]}" --data "$DATA" --frobnicate
 [ $rc -eq 2 ] && pass "eval unknown option: exit 2" || fail "eval unknown option: exit $rc"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

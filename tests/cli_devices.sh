@@ -3,12 +3,7 @@
 # an unknown choice lists the devices, and a machine without any OpenCL platform is told
 # how to get the CPU device.
 set -u
-DNACL=$1
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+source "$(dirname "$0")/harness.sh"
 
 "$DNACL" devices > "$TMP/out" 2>&1 && grep -qE '^\*  0 ' "$TMP/out" && pass "devices: device 0 listed and marked" || { fail "devices"; cat "$TMP/out"; }
 grep -q 'platform.*device.*type.*vendor.*CUs.*memory' "$TMP/out" && pass "devices: the columns" || fail "devices columns"
@@ -30,5 +25,4 @@ rc=$?
 "$DNACL" selftest > "$TMP/out" 2>&1 && grep -q 'selftest ok' "$TMP/out" && grep -q 'cl/conv1d.cl : ok' "$TMP/out" && grep -q 'cl/activation.cl -DACT=8: ok' "$TMP/out" \
   && pass "selftest builds every kernel family" || { fail "selftest"; cat "$TMP/out"; }
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

@@ -5,19 +5,11 @@
 # by name for DeepLIFT/SHAP and leaves no output; bad options fail cleanly.
 # Run by ctest from the repository root: bash tests/cli_explain.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_explain.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 
 DATA=data/ZBED2_400_h3k27ac.h5
 RUN=$TMP/run
-run train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --steps 30 --eval-every 30 --batch 32 --seed 5 --out "$RUN"
-[ $rc -eq 0 ] && pass "train a baseline run" || { fail "train exit $rc"; cat "$TMP/err"; exit 1; }
+need "train a baseline run" train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --steps 30 --eval-every 30 --batch 32 --seed 5 --out "$RUN"
 
 # npy_check FILE N L: magic, version 1.0, '<f4', C order, shape (N, 4, L), header padded
 # to 64 bytes, and exactly N*4*L*4 data bytes after it.
@@ -122,5 +114,4 @@ run explain --run "$RUN" --data "$DATA" --method ism --correct --out "$TMP/x.npy
 run explain --run "$RUN" --data "$DATA" --method saliency --target 3 --out "$TMP/x.npy"
 [ $rc -ne 0 ] && has 'has 1 output' "$TMP/err" && pass "--target out of range refused" || fail "--target 3: exit $rc"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

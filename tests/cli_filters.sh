@@ -6,20 +6,12 @@
 # About 30 seconds on two CPU cores (PoCL).
 # Run by ctest from the repository root: bash tests/cli_filters.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_filters.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 
 DATA=data/ZBED2_400_h3k27ac.h5
 DB=data/JASPAR_CORE_2016_vertebrates.meme
 RUN=$TMP/run
-run train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --steps 40 --eval-every 20 --batch 32 --seed 3 --out "$RUN"
-[ $rc -eq 0 ] && pass "train a tiny run" || { fail "train exit $rc"; cat "$TMP/err"; exit 1; }
+need "train a tiny run" train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --steps 40 --eval-every 20 --batch 32 --seed 3 --out "$RUN"
 
 # ---- filters -----------------------------------------------------------------------------
 run filters --run "$RUN" --data "$DATA" --out "$TMP/f.meme" --compare "$DB" --svg "$TMP/logos"
@@ -138,5 +130,4 @@ bad 1 'bad.meme:6:' gia --run "$RUN" --embed ACGT --meme "$TMP/bad.meme"
 bad 1 'nowhere/best.safetensors' gia --run "$TMP/nowhere" --embed ACGT --n 10
 [ ! -e "$TMP/never.tsv" ] && pass "no output file after errors" || fail "an output file was left"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

@@ -4,15 +4,7 @@
 # input length; model file errors are file:line:col with the line and a caret, exit 1.
 # Run by ctest from the repository root: bash tests/cli_model.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_model.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-# run ARGS...: the program's exit status in $rc, stdout in $TMP/out, stderr in $TMP/err
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 
 # Every shipped model builds and prints a total.
 for f in yaml/models/*.yaml; do
@@ -70,5 +62,4 @@ run model frobnicate yaml/models/baseline.yaml
 run model show yaml/models/baseline.yaml --length 0
 [ $rc -eq 2 ] && pass "--length 0 refused" || fail "--length 0: exit $rc"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

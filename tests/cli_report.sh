@@ -5,20 +5,12 @@
 # About 25 s on two CPU cores (PoCL).
 # Run by ctest from the repository root: bash tests/cli_report.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_report.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 count() { grep -o -- "$1" "$2" | wc -l; }
 
 DATA=data/ZBED2_400_h3k27ac.h5
 RUN=$TMP/run
-run train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --steps 40 --eval-every 20 --batch 32 --seed 3 --out "$RUN"
-[ $rc -eq 0 ] && pass "train a tiny baseline run" || { fail "train exit $rc"; cat "$TMP/err"; exit 1; }
+need "train a tiny baseline run" train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --steps 40 --eval-every 20 --batch 32 --seed 3 --out "$RUN"
 
 # ---- the page -----------------------------------------------------------------------------
 # No --data: the data config.tsv names; no --db: the repository's JASPAR file.
@@ -104,5 +96,4 @@ run report "$TMP/nowhere"
 run report
 [ $rc -eq 2 ] && pass "no run directory: usage error" || fail "no run: exit $rc"
 
-echo "$failures failure(s)"
-[ "$failures" -eq 0 ]
+finish

@@ -6,14 +6,7 @@
 # method twice, --split all, a missing database) that stop before any model runs.
 # About 30 s on 2 cores. Run by ctest from the repository root: bash tests/cli_score.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_score.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 # in_range V LO HI: V is a number with LO <= V <= HI
 in_range() { awk -v v="$1" -v lo="$2" -v hi="$3" 'BEGIN { exit !(v != "" && v + 0 == v && v >= lo && v <= hi) }'; }
 # method_num METHOD KEY FILE: KEY's number inside the JSON object of METHOD (one line each)
@@ -21,10 +14,8 @@ method_num() { grep -o "\"$1\": {[^}]*}" "$3" | grep -o "\"$2\": [-0-9.e]*" | he
 # section_num SECTION KEY FILE: the first KEY number after "SECTION": in FILE
 section_num() { sed -n "/\"$1\": {/,\$p" "$3" | grep -o "\"$2\": [-0-9.e]*" | head -1 | sed 's/.*: //'; }
 
-run simulate --task koo-task3 --n 600 --seed 2 --out "$TMP/t3.h5"
-[ $rc -eq 0 ] || { fail "simulate: exit $rc"; cat "$TMP/err"; exit 1; }
-run train --model yaml/models/cnn_dist.yaml --data "$TMP/t3.h5" --out "$TMP/run" --steps 40 --batch 32 --seed 1
-[ $rc -eq 0 ] || { fail "train: exit $rc"; cat "$TMP/err"; exit 1; }
+need "simulate a small koo-task3 file" simulate --task koo-task3 --n 600 --seed 2 --out "$TMP/t3.h5"
+need "train CNN-dist on it" train --model yaml/models/cnn_dist.yaml --data "$TMP/t3.h5" --out "$TMP/run" --steps 40 --batch 32 --seed 1
 
 # ---- JSON ------------------------------------------------------------------------------------
 run score --run "$TMP/run" --data "$TMP/t3.h5" --n 12 --json
@@ -113,5 +104,4 @@ run score --run "$TMP/run" --data "$TMP/t3.h5" --db "$TMP/none.meme"
 run score --run "$TMP/run" --data "$TMP/t3.h5" --n 0
 [ $rc -eq 2 ] && pass "--n 0: exit 2" || fail "--n 0: exit $rc"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

@@ -6,14 +6,7 @@
 # file and no temporary behind and does not touch an existing output.
 # A few seconds. Run by ctest from the repository root: bash tests/cli_simulate.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_simulate.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
+source "$(dirname "$0")/harness.sh"
 
 run simulate --task koo-task3 --n 300 --seed 5 --out "$TMP/t3.h5"
 [ $rc -eq 0 ] && [ -s "$TMP/t3.h5" ] && pass "task 3: 300 sequences" || { fail "task 3: exit $rc"; cat "$TMP/err"; }
@@ -61,5 +54,4 @@ run simulate --task koo-task1 --n 100 --out "$TMP/no_dir/x.h5"
 [ $rc -eq 1 ] && has 'no_dir/x\.h5' "$TMP/err" && pass "unwritable output named" || { fail "no_dir: exit $rc"; cat "$TMP/err"; }
 ls "$TMP" | grep -q 'tmp' && fail "temporary files left: $(ls "$TMP")" || pass "no temporary files left after errors"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

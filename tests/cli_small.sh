@@ -4,15 +4,7 @@
 # the CSV and on an unlabelled FASTA, and the N encoding taken from RUN/config.tsv.
 # About a second. Run by ctest from the repository root: bash tests/cli_small.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_small.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
-json_num() { grep -o "\"$1\": [-0-9.e]*" "$2" | head -1 | sed 's/.*: //'; }
+source "$(dirname "$0")/harness.sh"
 
 # 400 random 24-mers; half get GATA at a random place (label 1). Rows 1-280 train,
 # 281-340 valid, 341-400 test; every 7th row has an N.
@@ -85,5 +77,4 @@ cmp -s <(sed -n 2p "$TMP/out") <(sed -n 2p "$TMP/new.tsv") && pass "... and not 
 run eval --run "$RUN" --data "$TMP/new.fa"
 [ $rc -eq 1 ] && has 'new\.fa' "$TMP/err" && pass "eval of unlabelled data: exit 1 naming the file" || { fail "eval unlabelled: exit $rc"; cat "$TMP/err"; }
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

@@ -3,16 +3,7 @@
 # interrupted run resumed. A few seconds on two CPU cores (PoCL).
 # Run by ctest from the repository root: bash tests/cli_train.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_train.sh /path/to/dnacl}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
-# json_num KEY FILE: the first number after "KEY": in FILE
-json_num() { grep -o "\"$1\": [-0-9.e]*" "$2" | head -1 | sed 's/.*: //'; }
+source "$(dirname "$0")/harness.sh"
 in01() { awk -v v="$1" 'BEGIN { exit !(v != "" && v >= 0 && v <= 1) }'; }
 
 DATA=data/ZBED2_400_h3k27ac.h5
@@ -107,5 +98,4 @@ fi
 run train --model yaml/models/baseline.yaml --data "$DATA" --crop 200 --out "$TMP/never" --resume
 [ $rc -eq 1 ] && [ ! -e "$TMP/never" ] && pass "--resume without a run: error, nothing created" || fail "--resume of nothing: exit $rc"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

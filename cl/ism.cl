@@ -1,4 +1,4 @@
-/* dnacl-selftest: -DGM=4|-DGM=12|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8
+/* dnacl-selftest: -DGM=4|-DGM=12|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=0|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=1|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=3|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=4|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=5|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=6|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=7|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8
  *
  * In silico saturation mutagenesis (src/explain/ism.c).
  *
@@ -20,7 +20,11 @@
  * window: one work-item per element spent more on per-item index arithmetic and the
  * variant's table look-ups than on the work (pooling ran 10x slower that way on PoCL).
  *
- * All sums run in a fixed order (no atomics): the same input gives the same bits. */
+ * All sums run in a fixed order (no atomics): the same input gives the same bits.
+ *
+ * The selftest line builds the one-pass convolution with every activation (FACT): on a GPU
+ * that is the only float16 build of the shared formulas (cl/activation.cl takes floats
+ * there). */
 
 #ifndef GM
 #define GM 12
@@ -121,40 +125,16 @@ __kernel void ism_conv_gather(__global const float *T, int ldt, __global const f
 
 #ifdef WIN
 #ifdef FACT
-/* The layer's activation function (cl/activation.cl, act_f: same formulas, same dnacl_act
- * numbering) on 16 lanes at once. The one-pass convolution below applies it to the window
- * it writes when an activation follows the convolution (and its batch norm): there the
- * function runs as vector code, where the activation layer's own scalar kernel spends
- * ~3 ns per element on exp (gelu: a third of the incremental method's time at L=200). The
- * tests compare every activation through this path with the naive method, which uses the
- * layer. */
-inline float16 sigm16(float16 z) {
-  const float16 e = exp(-fabs(z)); /* e^-z for z >= 0, e^z below: never overflows */
-  return select(e / (1.0f + e), 1.0f / (1.0f + e), z >= 0.0f);
-}
-inline float16 act16(float16 x) {
-#if FACT == 0
-  return x;
-#elif FACT == 1
-  return select((float16)0.0f, x, x > 0.0f);
-#elif FACT == 2
-  return exp(x);
-#elif FACT == 3
-  return x * sigm16(2.0f * (0.7978845608028654f * (x + 0.044715f * x * x * x)));
-#elif FACT == 4
-  return 0.5f * x * erfc(-x * 0.7071067811865476f);
-#elif FACT == 5
-  return sigm16(x);
-#elif FACT == 6
-  return tanh(x);
-#elif FACT == 7
-  return select(log1p(exp(x)), x, x > 20.0f);
-#elif FACT == 8
-  return select(expm1(x), x, x > 0.0f);
-#else
-#error "unknown FACT"
-#endif
-}
+/* The layer's activation function FACT (the dnacl_act numbering) on 16 lanes at once:
+ * act_f of cl/include/act_formulas.cl, the same text cl/activation.cl builds. The
+ * one-pass convolution below applies it to the window it writes when an activation
+ * follows the convolution (and its batch norm): there the function runs as vector code,
+ * where the activation layer's own scalar kernel spends ~3 ns per element on exp (gelu: a
+ * third of the incremental method's time at L=200). The tests compare every activation
+ * through this path with the naive method, which uses the layer. */
+#define ACT FACT
+typedef float16 floatv;
+#include "act_formulas.cl"
 #endif
 
 /* Sixteen output channels of a reference row: p[l * stride], lanes past n zero. */
@@ -238,7 +218,7 @@ __kernel void ism_conv_win(__global const float *win, __global const float *ref_
     if (q >= 0 && q < Wc) {
       const float16 t = mad(s16, acc[m], gather16(ref_pre + row + (size_t)(ac + q) * Cout, 1, no));
 #ifdef FACT
-      z[q] = act16(t);
+      z[q] = act_f(t);
 #else
       z[q] = t;
 #endif

@@ -1,12 +1,81 @@
 # Writes OUT: a C file with every kernel source in FILES as a byte array, keyed by
 # the file's stem ("conv1d" for cl/conv1d.cl). Bytes, not string literals, so no
 # escaping rules or compiler string-length limits apply.
+#
+# Includes: a line `#include "name.cl"` in a kernel file is replaced here by the text of
+# INCLUDE_DIR/name.cl (cl/include/), itself expanded the same way, so text shared between
+# kernel families (cl/include/act_formulas.cl) is written once. Resolving at embed time
+# keeps the run time as it was: each family's table entry is one self-contained source,
+# which is exactly what the device compiles, what PoCL's cache hashes and what
+# `dnacl selftest` reads; OpenCL's own #include would need files on disk and a -I
+# option, and resolving from the table at program-build time would move a missing file
+# from the build to a user's first run on some device. Here a missing, malformed or
+# circular include stops the build, naming the file and line. The included text is framed
+# by #line directives, so a device compiler's build log still names the right file and
+# line. Only plain names are accepted (no paths, no <...>): every include lives in
+# cl/include/, which is not embedded as a family of its own.
+cmake_minimum_required(VERSION 3.18) # string(HEX); IN_LIST needs the policies set in -P mode
+
+# Set out_var to the text of the file at path (shown in errors and #line directives as
+# shown) with its includes expanded; stack lists the files being expanded (cycles).
+function(dnacl_cl_expand path shown stack out_var)
+  file(READ "${path}" rest)
+  # rest always starts with the newline that ends the last line consumed (line); the
+  # leading one here stands for "line 0" and is dropped at the end.
+  set(rest "\n${rest}")
+  set(result "")
+  set(line 0)
+  while(TRUE)
+    string(REGEX MATCH "\n[ \t]*#[ \t]*include[^\n]*" m "${rest}")
+    if(m STREQUAL "")
+      break()
+    endif()
+    # The match is the leftmost, so its first occurrence is where it was found.
+    string(FIND "${rest}" "${m}" pos)
+    string(SUBSTRING "${rest}" 0 ${pos} before)
+    string(LENGTH "${m}" mlen)
+    math(EXPR after "${pos} + ${mlen}")
+    string(SUBSTRING "${rest}" ${after} -1 rest)
+    string(REGEX MATCHALL "\n" nls "${before}")
+    list(LENGTH nls n)
+    math(EXPR line "${line} + ${n} + 1")
+    if(NOT m MATCHES "^\n[ \t]*#[ \t]*include[ \t]+\"([A-Za-z0-9_.-]+)\"[ \t]*$")
+      string(STRIP "${m}" directive)
+      message(FATAL_ERROR "${shown}:${line}: cannot embed `${directive}`: kernel includes "
+                          "must read #include \"name.cl\" with name.cl a file in ${INCLUDE_DIR}")
+    endif()
+    set(name "${CMAKE_MATCH_1}")
+    set(inc "${INCLUDE_DIR}/${name}")
+    if(NOT EXISTS "${inc}" OR IS_DIRECTORY "${inc}")
+      message(FATAL_ERROR "${shown}:${line}: #include \"${name}\": no file ${inc}")
+    endif()
+    if("${inc}" IN_LIST stack)
+      string(REPLACE ";" " -> " chain "${stack};${inc}")
+      message(FATAL_ERROR "${shown}:${line}: #include \"${name}\" is circular: ${chain}")
+    endif()
+    dnacl_cl_expand("${inc}" "cl/include/${name}" "${stack};${inc}" text)
+    if(NOT text MATCHES "\n$")
+      string(APPEND text "\n")
+    endif()
+    math(EXPR next "${line} + 1")
+    string(APPEND result "${before}\n#line 1 \"cl/include/${name}\"\n${text}#line ${next} \"${shown}\"")
+  endwhile()
+  string(APPEND result "${rest}")
+  string(SUBSTRING "${result}" 1 -1 result)
+  set(${out_var} "${result}" PARENT_SCOPE)
+endfunction()
+
+if(NOT INCLUDE_DIR)
+  message(FATAL_ERROR "embed_cl.cmake: pass -DINCLUDE_DIR=<the kernels' include directory>")
+endif()
 set(body "")
 set(table "")
 set(i 0)
 foreach(f ${FILES})
   get_filename_component(stem ${f} NAME_WE)
-  file(READ ${f} hex HEX)
+  get_filename_component(name ${f} NAME)
+  dnacl_cl_expand("${f}" "cl/${name}" "${f}" text)
+  string(HEX "${text}" hex)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(APPEND body "static const char src_${i}[] = {${bytes}0x00};\n")
   string(APPEND table "  {\"${stem}\", src_${i}},\n")

@@ -1,7 +1,9 @@
 /* Runtime: device ranking on invented device descriptions, device matching, the program
- * cache, build-failure reporting and safetensors round trips. */
+ * cache, build-failure reporting, the embedded kernel sources' includes and safetensors
+ * round trips. */
 #include "harness.h"
 #include "dnacl.h"
+#include "runtime/cl_sources.h"
 
 static dnacl_device_info dev(const char *platform, const char *name, const char *vendor,
                              unsigned vid, dnacl_device_type type) {
@@ -79,6 +81,70 @@ static void test_build_failure(dnacl_ctx *ctx) {
   CHECK(a == b, "programs are cached per family and options");
 }
 
+/* The text between `#line 1 "<shown>"` and the next #line in an embedded source (where
+ * cmake/embed_cl.cmake put an included file), copied; NULL if it is not there. */
+static char *included_text(const char *src, const char *shown) {
+  char mark[256];
+  snprintf(mark, sizeof mark, "\n#line 1 \"%s\"\n", shown);
+  const char *a = strstr(src, mark);
+  if (!a) return NULL;
+  a += strlen(mark);
+  const char *b = strstr(a, "\n#line ");
+  if (!b) return NULL;
+  char *t = malloc((size_t)(b - a) + 1);
+  memcpy(t, a, (size_t)(b - a));
+  t[b - a] = 0;
+  return t;
+}
+
+/* Includes are resolved when the kernels are embedded: no family's source still has an
+ * #include line (a device compiler could not resolve it), the activation formulas reach
+ * both families that apply them as one text, framed by #line directives that give the
+ * build log the included file's lines and then the includer's own again. */
+static void test_embedded_includes(dnacl_ctx *ctx) {
+  int families = 0;
+  for (const dnacl_cl_source *s = dnacl_cl_sources; s->family; s++, families++)
+    for (const char *l = s->text; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+      const char *c = l + strspn(l, " \t");
+      if (*c != '#') continue;
+      c += 1 + strspn(c + 1, " \t");
+      CHECK(strncmp(c, "include", 7) != 0, "cl/%s.cl still has an #include line: %.60s", s->family, l);
+    }
+  CHECK(families >= 10, "only %d kernel families embedded", families);
+  CHECK(!dnacl_cl_source_text("act_formulas"), "cl/include/ files are not families of their own");
+
+  const char *act = dnacl_cl_source_text("activation"), *ism = dnacl_cl_source_text("ism");
+  char *fa = included_text(act, "cl/include/act_formulas.cl");
+  char *fi = included_text(ism, "cl/include/act_formulas.cl");
+  CHECK(fa && fi, "act_formulas.cl is included in cl/activation.cl (%d) and cl/ism.cl (%d)", !!fa, !!fi);
+  if (fa && fi) {
+    CHECK(!strcmp(fa, fi), "the two families got different formula texts");
+    CHECK(strstr(fa, "static inline floatv act_f(floatv x)"), "the formulas define act_f");
+  }
+  free(fa);
+  free(fi);
+  /* The #line 1 directive stands on the #include's line; the includer's numbering resumes
+   * on the next line (the text before the include is verbatim, so its lines count). */
+  const char *d = strstr(act, "\n#line 1 \"cl/include/act_formulas.cl\"");
+  const char *back = d ? strstr(d + 1, "\n#line ") : NULL;
+  int directive = 2, line = 0;
+  for (const char *c = act; d && c < d; c++) directive += *c == '\n';
+  char shown[64] = "";
+  CHECK(back && sscanf(back, "\n#line %d \"%63[^\"]\"", &line, shown) == 2 &&
+            !strcmp(shown, "cl/activation.cl") && line == directive + 1,
+        "the include on line %d of cl/activation.cl should end with #line %d \"cl/activation.cl\", "
+        "got #line %d \"%s\"", directive, directive + 1, line, shown);
+
+  /* A build error in included text: the log names the function's #error; on PoCL (clang)
+   * also the included file, through the #line directives. */
+  cl_program p;
+  dnacl_status s = dnacl_program(ctx, "activation", "-DACT=99", &p);
+  const char *e = dnacl_last_error();
+  CHECK(s == DNACL_ERR_BUILD && strstr(e, "unknown ACT"), "ACT=99 should fail in act_f: %s", e);
+  if (strstr(ctx->info.platform, "Portable Computing Language"))
+    CHECK(strstr(e, "cl/include/act_formulas.cl"), "the log should name the included file: %s", e);
+}
+
 static void test_safetensors_roundtrip(void) {
   float a[6] = {1, 2, 3, 4, 5, 6}, b[1] = {-7.5f};
   dnacl_st_tensor t[2] = {{"conv1.w", 2, {2, 3}, 6, a}, {"loss \"q\"", 1, {1}, 1, b}};
@@ -105,6 +171,7 @@ int main(void) {
   test_device_errors();
   dnacl_ctx *ctx = harness_ctx();
   test_build_failure(ctx);
+  test_embedded_includes(ctx);
   test_safetensors_roundtrip();
   dnacl_ctx_release(ctx);
   return harness_summary();

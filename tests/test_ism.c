@@ -244,8 +244,8 @@ int main(int argc, char **argv) {
   CHECK(dnacl_ism(ctx, m, NULL, 0, 0, DNACL_EXPLAIN_LOGIT, 1, NULL, NULL) == DNACL_OK, "n = 0 is a no-op");
   dnacl_model_free(m);
 
-  /* The one-pass convolution applies the activation after it itself (act16 in cl/ism.cl,
-   * the layer's formulas on 16 lanes): every function of the ablation study through it. */
+  /* The one-pass convolution applies the activation after it itself (act_f of
+   * cl/include/act_formulas.cl, the layer's formulas, on 16 lanes): every function of the ablation study through it. */
   for (int a = 0; a < DNACL_ACT_COUNT; a++) {
     char label[96];
     snprintf(label, sizeof label, "baseline, %s first layer", dnacl_act_name((dnacl_act)a));

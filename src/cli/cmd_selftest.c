@@ -3,6 +3,7 @@
  * specialised by -D macros names the option sets to build in a "dnacl-selftest:" line of
  * its source, separated by '|'; others are built with no options. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -27,15 +28,18 @@ int cmd_selftest(int argc, char **argv) {
   printf("device: %s (%s)\n", ctx->info.name, ctx->info.platform);
   int failed = 0;
   for (const dnacl_cl_source *s = dnacl_cl_sources; s->family; s++) {
-    char variants[512] = "";
+    /* The whole option line, however long: a cut-off line would skip variants silently. */
     const char *mark = strstr(s->text, "dnacl-selftest:");
-    if (mark) {
-      mark += strlen("dnacl-selftest:");
-      size_t n = strcspn(mark, "\n");
-      if (n >= sizeof variants) n = sizeof variants - 1;
-      memcpy(variants, mark, n);
-      variants[n] = 0;
+    if (mark) mark += strlen("dnacl-selftest:");
+    const size_t n = mark ? strcspn(mark, "\n") : 0;
+    char *variants = malloc(n + 1);
+    if (!variants) {
+      fprintf(stderr, "dnacl selftest: out of memory\n");
+      dnacl_ctx_release(ctx);
+      return 1;
     }
+    if (n) memcpy(variants, mark, n);
+    variants[n] = 0;
     char *save = NULL;
     char *opt = mark ? strtok_r(variants, "|", &save) : variants;
     do {
@@ -53,6 +57,7 @@ int cmd_selftest(int argc, char **argv) {
         failed++;
       }
     } while (mark && (opt = strtok_r(NULL, "|", &save)));
+    free(variants);
   }
   dnacl_ctx_release(ctx);
   printf("%s\n", failed ? "selftest FAILED" : "selftest ok");

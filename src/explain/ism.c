@@ -29,7 +29,8 @@
  *   after a convolution, on the one-pass path: its batch norm, activation, a batch norm
  *              after that and a max pooling are applied in the convolution's epilogue, so
  *              the chapter's conv -> bn -> gelu -> pool block is one kernel. The activation
- *              is act16 in cl/ism.cl, the layer's formulas on 16 lanes: the activation
+ *              is act_f of cl/include/act_formulas.cl (the layer's own formulas) on 16
+ *              lanes: the activation
  *              layer's scalar kernel spends ~3 ns per element on exp, a third of this
  *              method's time at L=200 when it ran separately. Tests put every activation
  *              through both.

@@ -18,7 +18,13 @@ need() {
   local label=$1
   shift
   run "$@"
-  [ $rc -eq 0 ] && pass "$label" || { fail "$label: exit $rc"; cat "$TMP/err"; exit 1; }
+  if [ $rc -eq 0 ]; then
+    pass "$label"
+  else
+    fail "$label: exit $rc"
+    cat "$TMP/err"
+    exit 1
+  fi
 }
 # has ERE FILE: a line of FILE matches the extended regular expression
 has() { grep -Eq -- "$1" "$2"; }

@@ -84,8 +84,9 @@ static void test_names(dnacl_ctx *ctx) {
     CHECK(!strcmp(l->ops->kind, dnacl_act_name((dnacl_act)a)), "kind names the function: %s",
           l->ops->kind);
     /* Linear is exact under backward; every other function has the rescale rule. */
-    CHECK((l->ops->backward_rescale == NULL) == (a == DNACL_ACT_LINEAR), "rescale rule of %s",
-          l->ops->kind);
+    const dnacl_deeplift_rule want = a == DNACL_ACT_LINEAR ? DNACL_DEEPLIFT_LINEAR : DNACL_DEEPLIFT_RESCALE;
+    CHECK(l->ops->deeplift == want && (l->ops->backward_rescale != NULL) == (want == DNACL_DEEPLIFT_RESCALE),
+          "DeepLIFT rule of %s", l->ops->kind);
     dnacl_layer_free(l);
   }
 }

@@ -206,7 +206,7 @@ static void shape_errors(dnacl_ctx *ctx) {
         dnacl_last_error());
   dnacl_shape flat = {2, {2, 8}};
   CHECK(l->ops->infer(l, &flat, &out) == DNACL_ERR_SHAPE, "rank-2 input");
-  CHECK(!strcmp(l->ops->kind, "attention") && l->ops->backward_rescale == NULL,
+  CHECK(!strcmp(l->ops->kind, "attention") && l->ops->deeplift == DNACL_DEEPLIFT_NONE,
         "no DeepLIFT rule: explainers refuse attention by name");
   dnacl_layer_free(l);
   CHECK(dnacl_attention_new(ctx, "mha_zero", 0, 1, &l) == DNACL_ERR_ARG, "zero channels");

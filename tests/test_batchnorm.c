@@ -135,7 +135,7 @@ static void test_defaults_and_errors(dnacl_ctx *ctx) {
   printf("defaults and errors\n");
   dnacl_layer *l;
   OK(dnacl_batchnorm_new(ctx, "bn", 5, 1e-5f, 0.1f, &l));
-  CHECK(!strcmp(l->ops->kind, "batchnorm") && l->ops->backward_rescale == NULL, "kind, no rescale rule");
+  CHECK(!strcmp(l->ops->kind, "batchnorm") && l->ops->deeplift == DNACL_DEEPLIFT_LINEAR, "kind, linear for DeepLIFT");
   const char *names[4] = {"gamma", "beta", "rmean", "rvar"};
   const float init[4] = {1, 0, 0, 1};
   const int trainable[4] = {1, 1, 0, 0};

@@ -273,6 +273,7 @@ static void test_shape_errors(dnacl_ctx *ctx) {
   CHECK(s == DNACL_ERR_SHAPE && strstr(dnacl_last_error(), "dense0") && !l, "In = 0: %s",
         dnacl_last_error());
   OK(dnacl_dense_new(ctx, "denseS", 12, 4, 1, &l));
+  CHECK(l->ops->deeplift == DNACL_DEEPLIFT_LINEAR, "dense is linear for DeepLIFT");
   dnacl_shape in = {2, {5, 13}}, out;
   s = l->ops->infer(l, &in, &out);
   CHECK(s == DNACL_ERR_SHAPE && strstr(dnacl_last_error(), "denseS"), "13 features: %s",

@@ -45,7 +45,7 @@ static void test_golden(dnacl_ctx *ctx, const char *name, double *worst_y, doubl
   OK(dnacl_dropout_new(ctx, "drop1", p, &l));
   dnacl_tensor x, dy, y, dx;
   golden_same_shape_tensors(ctx, &g, l, name, &x, &dy, &y, &dx);
-  CHECK(l->ops->backward_rescale == NULL, "dropout is linear in eval mode: no rescale rule");
+  CHECK(l->ops->deeplift == DNACL_DEEPLIFT_LINEAR, "dropout is linear for DeepLIFT (the identity in eval mode)");
   l->seed = seed;
   OK(l->ops->forward(l, ctx, &x, &y, 1));
   /* Change the seed between forward and backward: backward must still use the forward's. */

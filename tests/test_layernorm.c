@@ -196,6 +196,7 @@ static void test_defaults_and_errors(dnacl_ctx *ctx) {
   dnacl_layer *l;
   OK(dnacl_layernorm_new(ctx, "ln", 6, 1e-5f, &l));
   CHECK(!strcmp(l->ops->kind, "layernorm") && l->n_params == 2, "kind and two params");
+  CHECK(l->ops->deeplift == DNACL_DEEPLIFT_NONE, "layer norm has no DeepLIFT rule");
   const char *names[2] = {"gamma", "beta"};
   for (int i = 0; i < 2; i++) {
     dnacl_param *p = dnacl_layer_param(l, names[i]);

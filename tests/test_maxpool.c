@@ -61,6 +61,7 @@ static float *rescale_dev(dnacl_ctx *ctx, int W, int S, int B, int C, int L, con
                           const float *xrh, const float *dyh) {
   dnacl_layer *l;
   OK(dnacl_maxpool_new(ctx, "poolrescale", W, S, &l));
+  CHECK(l->ops->deeplift == DNACL_DEEPLIFT_RESCALE && l->ops->backward_rescale, "maxpool has its DeepLIFT rule");
   dnacl_tensor x, xr, y, yr, dy, dx;
   OK(dnacl_tensor_new(ctx, &x, B, C, L));
   OK(dnacl_tensor_new(ctx, &xr, B, C, L));

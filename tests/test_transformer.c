@@ -141,7 +141,7 @@ static void errors(dnacl_ctx *ctx) {
   dnacl_status s = l->ops->infer(l, &in, &out);
   CHECK(s == DNACL_ERR_SHAPE && strstr(dnacl_last_error(), "tblock"),
         "C %% H != 0 is a shape error naming the block: %s", dnacl_last_error());
-  CHECK(!strcmp(l->ops->kind, "transformer") && l->ops->backward_rescale == NULL,
+  CHECK(!strcmp(l->ops->kind, "transformer") && l->ops->deeplift == DNACL_DEEPLIFT_NONE,
         "no DeepLIFT rule: explainers refuse the block by name");
   dnacl_layer_free(l);
   OK(dnacl_transformer_new(ctx, "tblock0", 6, 0, 8, 0.1f, &l));

@@ -24,21 +24,6 @@ typedef struct bn_cfg {
 
 enum { S_MEAN = 0, S_INVSTD = 1 };
 
-/* Local size of the per-channel kernels (cl/norm.cl explains the split). CPU: one
- * work-item per channel, which walks the rows with vector loads. GPU: a power of two <= 256
- * (the tree reduction needs a power of two), no wider than the row, since work-item lid
- * takes elements lid, lid + wg, ... of each row and any beyond L would idle. */
-static size_t channel_wg(dnacl_ctx *ctx, cl_kernel k, int L) {
-  if (ctx->is_cpu) return 1;
-  size_t kmax = 0;
-  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                               NULL) != CL_SUCCESS || kmax == 0)
-    kmax = ctx->max_wg ? ctx->max_wg : 1;
-  size_t wg = 1;
-  while (wg * 2 <= kmax && wg * 2 <= 256 && wg < (size_t)L) wg *= 2;
-  return wg;
-}
-
 /* (B, C) inputs on CPUs: 16 channels per work-item (bn_*_cols in cl/norm.cl). */
 static int cols_path(const dnacl_ctx *ctx, int L) { return ctx->is_cpu && L == 1; }
 
@@ -89,7 +74,7 @@ static dnacl_status bn_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tenso
     return DNACL_OK;
   }
   DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_forward", &k));
-  size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
+  size_t wg = dnacl_channel_group(ctx, k, L), g = (size_t)C * wg;
   DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmiiimmmmmmffil", x->buf, y->buf, B, C, L,
                       gamma->value.buf, beta->value.buf, rmean->value.buf, rvar->value.buf,
                       l->saved[S_MEAN].buf, l->saved[S_INVSTD].buf, (double)cfg->eps,
@@ -131,7 +116,7 @@ static dnacl_status bn_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tens
                      param_grads ? 1 : 0, 1.0 / ((double)B * L));
   }
   DNACL_TRY(dnacl_kernel(ctx, "norm", "", "bn_backward", &k));
-  size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
+  size_t wg = dnacl_channel_group(ctx, k, L), g = (size_t)C * wg;
   DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmmiiimmmmmiiiifl", x->buf, dy->buf,
                       want_dx ? dx->buf : dy->buf, B, C, L, gamma->value.buf,
                       l->saved[S_MEAN].buf, l->saved[S_INVSTD].buf, dgamma, dbeta, train,

@@ -102,3 +102,10 @@ dnacl_shape dnacl_tensor_shape(const dnacl_tensor *t) {
   for (int i = 0; i < t->ndim; i++) s.d[i] = t->shape[i];
   return s;
 }
+
+size_t dnacl_channel_group(dnacl_ctx *ctx, cl_kernel k, int L) {
+  if (ctx->is_cpu) return 1;
+  size_t row = 1; /* the smallest power of two covering the row, at most 256 */
+  while (row < (size_t)L && row < 256) row *= 2;
+  return dnacl_pow2_group(ctx, k, row);
+}

@@ -91,6 +91,11 @@ void dnacl_layer_free(dnacl_layer *l);
  * *B and *L (1 for (B, C)) are set when not NULL. */
 dnacl_status dnacl_check_channel_input(const dnacl_layer *l, int channels, const dnacl_shape *in, int *B,
                                        int *L);
+/* Local size of their per-channel reductions, a work-group per channel (cl/norm.cl explains
+ * the split). CPU: one work-item, which walks the rows with vector loads. GPU: a power of
+ * two <= 256 (the tree reduction needs one) no wider than the row of L elements, since
+ * work-item lid takes elements lid, lid + wg, ... and any beyond L would idle. */
+size_t dnacl_channel_group(dnacl_ctx *ctx, cl_kernel k, int L);
 
 int dnacl_shape_equal(const dnacl_shape *a, const dnacl_shape *b);
 size_t dnacl_shape_count(const dnacl_shape *s);

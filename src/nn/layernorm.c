@@ -35,19 +35,6 @@ static size_t ln_global(const dnacl_ctx *ctx, int B, int L) {
   return (size_t)B * (size_t)((L + v - 1) / v);
 }
 
-/* Local size of ln_bwd_params, a work-group per channel split as batchnorm's (see
- * batchnorm.c): one work-item on CPUs; on GPUs a power of two <= 256 no wider than L. */
-static size_t channel_wg(dnacl_ctx *ctx, cl_kernel k, int L) {
-  if (ctx->is_cpu) return 1;
-  size_t kmax = 0;
-  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                               NULL) != CL_SUCCESS || kmax == 0)
-    kmax = ctx->max_wg ? ctx->max_wg : 1;
-  size_t wg = 1;
-  while (wg * 2 <= kmax && wg * 2 <= 256 && wg < (size_t)L) wg *= 2;
-  return wg;
-}
-
 static dnacl_status ln_infer(const dnacl_layer *l, const dnacl_shape *in, dnacl_shape *out) {
   const ln_cfg *cfg = l->cfg;
   DNACL_TRY(dnacl_check_channel_input(l, cfg->channels, in, NULL, NULL));
@@ -104,7 +91,7 @@ static dnacl_status ln_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tens
   }
   if (param_grads) {
     DNACL_TRY(ln_kernel(ctx, "ln_bwd_params", &k));
-    size_t wg = channel_wg(ctx, k, L), g = (size_t)C * wg;
+    size_t wg = dnacl_channel_group(ctx, k, L), g = (size_t)C * wg;
     DNACL_TRY(dnacl_run(ctx, k, 1, &g, &wg, "mmmmiiimml", x->buf, dy->buf, mean, invstd, B, C, L,
                         gamma->grad.buf, beta->grad.buf, (int)(2 * wg)));
   }

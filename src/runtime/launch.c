@@ -73,6 +73,16 @@ dnacl_status dnacl_run(dnacl_ctx *ctx, cl_kernel k, int dims, const size_t *glob
   return DNACL_OK;
 }
 
+size_t dnacl_pow2_group(dnacl_ctx *ctx, cl_kernel k, size_t cap) {
+  size_t kmax = 0;
+  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
+                               NULL) != CL_SUCCESS || kmax == 0)
+    kmax = ctx->max_wg ? ctx->max_wg : 1;
+  size_t wg = 1;
+  while (wg * 2 <= kmax && wg * 2 <= cap) wg *= 2;
+  return wg;
+}
+
 dnacl_status dnacl_finish(dnacl_ctx *ctx) {
   DNACL_CL(clFinish(ctx->queue));
   return DNACL_OK;

@@ -83,6 +83,11 @@ dnacl_status dnacl_run(dnacl_ctx *ctx, cl_kernel k, int dims, const size_t *glob
 
 dnacl_status dnacl_finish(dnacl_ctx *ctx);
 
+/* The largest power of two <= cap that kernel k can have as its work-group size on this
+ * device (the context's limit when the kernel does not say): the size of a tree reduction,
+ * which needs a power of two. */
+size_t dnacl_pow2_group(dnacl_ctx *ctx, cl_kernel k, size_t cap);
+
 /* ---- tensors -------------------------------------------------------------- */
 
 #define DNACL_MAX_DIMS 4

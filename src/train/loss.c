@@ -1,17 +1,6 @@
 /* Losses: host wrappers of cl/loss.cl. */
 #include "train/loss.h"
 
-/* Largest power of two <= min(256, what the kernel allows), for the tree reduction. */
-static size_t reduce_wg(dnacl_ctx *ctx, cl_kernel k) {
-  size_t kmax = 0;
-  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                               NULL) != CL_SUCCESS || kmax == 0)
-    kmax = ctx->max_wg ? ctx->max_wg : 1;
-  size_t wg = 1;
-  while (wg * 2 <= kmax && wg * 2 <= 256) wg *= 2;
-  return wg;
-}
-
 dnacl_status dnacl_bce_logits_dev(dnacl_ctx *ctx, const dnacl_tensor *logits,
                                   const dnacl_tensor *targets, dnacl_tensor *loss_dev,
                                   dnacl_tensor *dlogits) {
@@ -27,7 +16,7 @@ dnacl_status dnacl_bce_logits_dev(dnacl_ctx *ctx, const dnacl_tensor *logits,
     return dnacl_fail(DNACL_ERR_SHAPE, "bce_logits: %zu elements is too many", logits->n);
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "loss", "", "bce_logits", &k));
-  size_t wg = reduce_wg(ctx, k);
+  size_t wg = dnacl_pow2_group(ctx, k, 256);
   /* Without a gradient the kernel never touches dx, but OpenCL wants a valid buffer there. */
   cl_mem dx = dlogits ? dlogits->buf : logits->buf;
   return dnacl_run(ctx, k, 1, &wg, &wg, "mmifmmil", logits->buf, targets->buf, (int)logits->n,

@@ -4,17 +4,6 @@
 #include <math.h>
 #include <stdio.h>
 
-/* Largest power of two <= min(256, what the kernel allows), for the tree reduction. */
-static size_t reduce_wg(dnacl_ctx *ctx, cl_kernel k) {
-  size_t kmax = 0;
-  if (clGetKernelWorkGroupInfo(k, ctx->device, CL_KERNEL_WORK_GROUP_SIZE, sizeof kmax, &kmax,
-                               NULL) != CL_SUCCESS || kmax == 0)
-    kmax = ctx->max_wg ? ctx->max_wg : 1;
-  size_t wg = 1;
-  while (wg * 2 <= kmax && wg * 2 <= 256) wg *= 2;
-  return wg;
-}
-
 /* Elements per work-item of adam_step (OPT_VEC in cl/optim.cl): 16 on CPUs, 1 on GPUs. */
 static int opt_vec(const dnacl_ctx *ctx) { return ctx->is_cpu ? 16 : 1; }
 
@@ -65,7 +54,7 @@ dnacl_status dnacl_l2_penalty(dnacl_ctx *ctx, const dnacl_tensor *param, dnacl_t
     return dnacl_fail(DNACL_ERR_SHAPE, "l2_penalty: %zu elements is too many", param->n);
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "optim", "", "l2_penalty", &k));
-  size_t wg = reduce_wg(ctx, k);
+  size_t wg = dnacl_pow2_group(ctx, k, 256);
   if (!penalty_host) {
     /* Only the gradient: spread over the whole device. The sum buffer is never written. */
     size_t g = param->n;

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # dnacl sweep end to end: --dry-run cell listing; a whole sweep; re-running skips finished
-# cells; --shard 1/2 + --shard 2/2 + collect equal the unsplit table; a sweep killed with
+# cells; --shard 1/2 + --shard 2/2 + collect equal the unsplit table, and the collected
+# directory links every cell's run (dnacl eval/report work there); a data file regenerated
+# at the same path, or a model file's layers changed, is refused; a sweep grown in place
+# (more trials, another activation) runs only its new cells; a sweep killed with
 # kill -9 during its second cell and run again has every cell exactly once (and the same
 # numbers); mixed sweeps refused; a diverging cell recorded as failed; the small versions
 # of the shipped sweeps (tests/data/sweeps/*_small.yaml) as far as their evaluations exist
@@ -90,6 +93,7 @@ rc=$?
 [ "$(cut -f1 "$TMP/s1/results.tsv" | tail -n +2 | tr '\n' ' ')" = "0 2 4 6 " ] && [ "$(cut -f1 "$TMP/slurm/shard_2/results.tsv" | tail -n +2 | tr '\n' ' ')" = "1 3 5 7 " ] \
   && pass "shard 1/2 ran cells 0 2 4 6, shard 2/2 (OUT/shard_2) 1 3 5 7" || fail "shard rows"
 run sweep collect "$TMP/slurm/shard_2" "$TMP/s1" --out "$TMP/merged"
+cp "$TMP/out" "$TMP/merged_out"
 [ $rc -eq 0 ] && has 'collected 8 of 8 cells' "$TMP/out" && pass "collect: 8 of 8" || { fail "collect exit $rc"; cat "$TMP/out" "$TMP/err"; }
 if cmp -s <(metrics "$FULL/results.tsv") <(metrics "$TMP/merged/results.tsv"); then
   pass "shards collected = unsplit table (all columns but wall_s, device)"
@@ -100,6 +104,105 @@ fi
 run sweep collect "$TMP/s1" --out "$TMP/half"
 [ $rc -eq 0 ] && has 'collected 4 of 8' "$TMP/out" && has 'missing: 1 \(model=conv_model,activation=relu,trial=2\)' "$TMP/out" \
   && pass "collect of one shard names the missing cells" || { fail "partial collect"; cat "$TMP/out"; }
+# The collected directory works like an unsplit one: runs/<id> of every row is a relative
+# link into its shard (nothing moved), and dnacl eval/report run from there.
+n=0; for d in "$TMP/merged/runs/"*; do [ -L "$d" ] && [ -d "$d" ] && case $(readlink "$d") in /*) ;; *) n=$((n + 1)) ;; esac; done
+[ $n -eq 8 ] && [ -d "$TMP/s1/runs/model=conv_model,activation=relu,trial=1" ] && [ ! -L "$TMP/s1/runs/model=conv_model,activation=relu,trial=1" ] \
+  && has 'run directories: 8 linked' "$TMP/merged_out" && pass "collect: 8 relative links to the shards' run directories, shards untouched" \
+  || { fail "collect links: $n"; ls -l "$TMP/merged/runs"; }
+R="$TMP/merged/runs/model=cnn_local,activation=exponential,trial=2"
+run eval --run "$R" --data data/ZBED2_400_h3k27ac.h5 --json
+auc=$(grep -o '"auroc": [0-9.]*' "$TMP/out" | tail -1 | sed 's/.*: //')
+want=$(awk -F'\t' '$1 == 7 { print $10 }' "$TMP/merged/results.tsv")
+awk -v a="$auc" -v b="$want" 'BEGIN { d = a - b; exit !(a != "" && d < 1e-5 && d > -1e-5) }' \
+  && pass "dnacl eval of a collected cell gives its table AUROC ($want)" || fail "collected eval auroc '$auc' vs table '$want'"
+run report "$R" --db none
+[ $rc -eq 0 ] && [ -s "$R/report.html" ] && pass "dnacl report on a collected cell" || { fail "report on collected cell: exit $rc"; tail -3 "$TMP/err"; }
+# Collecting again from one shard keeps the rows the directory already holds.
+cp "$TMP/merged/results.tsv" "$TMP/merged_before.tsv"
+run sweep collect "$TMP/s1" --out "$TMP/merged"
+[ $rc -eq 0 ] && has 'collected 8 of 8 cells .*with the rows it held' "$TMP/out" && cmp -s "$TMP/merged_before.tsv" "$TMP/merged/results.tsv" \
+  && pass "collect into a collected directory keeps its rows" || { fail "re-collect: exit $rc"; cat "$TMP/out" "$TMP/err"; }
+
+# ---- a data file regenerated at the same path is another sweep ------------------------------
+G=$TMP/regen
+mkdir -p "$G"
+"$DNACL" simulate --task koo-task3 --n 300 --seed 1 --out "$G/data.h5" >/dev/null 2>&1
+cp yaml/models/cnn_local.yaml "$G/model.yaml"
+printf 'data: data.h5\nmodels: [model.yaml]\ntrain: {steps: 3, batch: 32}\n' >"$G/s.yaml"
+printf 'data: ./data.h5\nmodels: [./model.yaml]\ntrain: {steps: 3, batch: 32}\n' >"$G/s_dot.yaml"
+run sweep "$G/s.yaml" --out "$G/out"
+[ $rc -eq 0 ] && [ "$(rows "$G/out/results.tsv")" -eq 1 ] && pass "sweep on simulated data: 1 cell" || { fail "regen sweep: exit $rc"; tail -3 "$TMP/err"; }
+run sweep "$G/s_dot.yaml" --out "$G/out"
+[ $rc -eq 0 ] && has '^0 cell\(s\) run, 1 already finished' "$TMP/out" && pass "./data.h5 and data.h5: the same sweep" || { fail "path spelling: exit $rc"; cat "$TMP/err"; }
+snapshot() { (cd "$1" && find . -type f ! -name .lock -exec md5sum {} + | sort); }
+snapshot "$G/out" >"$TMP/snap_before"
+"$DNACL" simulate --task koo-task3 --n 300 --seed 2 --out "$G/data.h5" >/dev/null 2>&1
+run sweep "$G/s.yaml" --out "$G/out"
+[ $rc -eq 1 ] && has "data.file: the content of .*regen/data.h5 changed" "$TMP/err" && has 'Give another --out' "$TMP/err" \
+  && cmp -s "$TMP/snap_before" <(snapshot "$G/out") && pass "regenerated data file: refused, naming it; nothing written" \
+  || { fail "regenerated data: exit $rc"; cat "$TMP/err"; }
+run sweep "$G/s.yaml" --dry-run --out "$G/out"
+[ $rc -eq 1 ] && has "data.file: the content of" "$TMP/err" && pass "dry-run --out: refused too" || fail "regen dry-run: exit $rc"
+"$DNACL" simulate --task koo-task3 --n 300 --seed 1 --out "$G/data.h5" >/dev/null 2>&1
+run sweep "$G/s.yaml" --out "$G/out"
+[ $rc -eq 0 ] && has '^0 cell\(s\) run, 1 already finished' "$TMP/out" && pass "the original data back: the sweep continues" || { fail "data restored: exit $rc"; cat "$TMP/err"; }
+sed -i 's/^# /# a comment changed: /' "$G/model.yaml"
+run sweep "$G/s.yaml" --dry-run --out "$G/out"
+[ $rc -eq 0 ] && pass "a model file's comments do not matter" || { fail "model comment: exit $rc"; cat "$TMP/err"; }
+snapshot "$G/out" >"$TMP/snap_before"
+sed -i 's/filters: \([0-9]*\)/filters: 1\1/' "$G/model.yaml"
+run sweep "$G/s.yaml" --dry-run --out "$G/out"
+[ $rc -eq 1 ] && has 'model cnn_local \(.*regen/model.yaml\): its layers differ' "$TMP/err" && cmp -s "$TMP/snap_before" <(snapshot "$G/out") \
+  && pass "a model file's layers changed: refused, naming it" || { fail "model change: exit $rc"; cat "$TMP/err"; }
+
+# A directory made before contents were hashed cannot be checked: refused.
+mkdir -p "$TMP/v1" && sed 's/^dnacl sweep v2$/dnacl sweep v1/' "$FULL/sweep.id" >"$TMP/v1/sweep.id"
+run sweep "$TINY" --dry-run --out "$TMP/v1"
+[ $rc -eq 1 ] && has 'made by an older dnacl' "$TMP/err" && pass "a version-1 sweep directory: refused" || { fail "v1 dir: exit $rc"; cat "$TMP/err"; }
+
+# ---- a sweep grows in place ---------------------------------------------------------------------
+# The cnn_local cells of tiny.yaml, first one of them, then all four: only the new cells run,
+# the old row (cell 0, now cell 2) and run directory stay as they were, and the numbers
+# equal the unsplit sweep's.
+E=$TMP/grow
+grow() { printf 'data: {file: %s/data/ZBED2_400_h3k27ac.h5, crop: 200}\nmodels: [%s/yaml/models/cnn_local.yaml]\ngrid: {activation: [%s], trials: %s}\ntrain: {steps: %s, batch: 32, eval_every: 10}\n' \
+  "$PWD" "$PWD" "$1" "$2" "$3" >"$TMP/grow.yaml"; }
+grow exponential 1 20
+run sweep "$TMP/grow.yaml" --out "$E"
+[ $rc -eq 0 ] && [ "$(rows "$E/results.tsv")" -eq 1 ] && pass "grow: 1 cell" || { fail "grow 1: exit $rc"; tail -3 "$TMP/err"; }
+first=$(tail -n +2 "$E/results.tsv" | cut -f2-)
+ck="$E/runs/model=cnn_local,activation=exponential,trial=1/best.safetensors"
+cp "$ck" "$TMP/ck_before"
+grow 'relu, exponential' 2 20
+run sweep "$TMP/grow.yaml" --out "$E"
+[ $rc -eq 0 ] && has '^3 cell\(s\) run, 1 already finished' "$TMP/out" && pass "more trials and another activation: only the 3 new cells run" \
+  || { fail "grow: exit $rc"; cat "$TMP/out"; tail -3 "$TMP/err"; }
+[ "$(cut -f1 "$E/results.tsv" | tail -n +2 | tr '\n' ' ')" = "0 1 2 3 " ] && [ "$(grep -c . "$E/cells.tsv")" -eq 5 ] \
+  && [ "$(awk -F'\t' '$1 == 2 { print $2 }' "$E/results.tsv")" = "model=cnn_local,activation=exponential,trial=1" ] \
+  && pass "results.tsv: 4 rows in the grown grid's order, the old one renumbered" || fail "grown rows: $(cut -f1,2 "$E/results.tsv" | tr '\n' ' ')"
+tail -n +2 "$E/results.tsv" | cut -f2- | grep -qxF "$first" && cmp -s "$ck" "$TMP/ck_before" \
+  && pass "the old row (all but its index) and its checkpoint unchanged" || fail "old row changed: '$first'"
+cmp -s <(grep cnn_local "$FULL/results.tsv" | cut -f2- | metrics /dev/stdin) <(tail -n +2 "$E/results.tsv" | cut -f2- | metrics /dev/stdin) \
+  && pass "grown in place = the same cells of the unsplit tiny sweep (metrics)" || { fail "grown metrics differ"; cat "$E/results.tsv"; }
+snapshot "$E" >"$TMP/snap_before"
+grow 'relu, exponential' 2 21
+run sweep "$TMP/grow.yaml" --out "$E"
+[ $rc -eq 1 ] && has "train.steps: was '20', now '21'" "$TMP/err" && cmp -s "$TMP/snap_before" <(snapshot "$E") \
+  && pass "a training setting of every cell changed: refused, nothing written" || { fail "steps change: exit $rc"; cat "$TMP/err"; }
+grow 'relu, exponential' 1 20
+run sweep "$TMP/grow.yaml" --out "$E"
+[ $rc -eq 1 ] && has 'does not have \(model=cnn_local,activation=relu,trial=2' "$TMP/err" && cmp -s "$TMP/snap_before" <(snapshot "$E") \
+  && pass "fewer trials: refused (finished cells would be dropped), nothing written" || { fail "shrink: exit $rc"; cat "$TMP/err"; }
+# Directories of one sweep grown differently: collected into the larger grid.
+run sweep collect "$E" "$TMP/s1" --out "$TMP/grown_merged"
+[ $rc -eq 0 ] && has 'collected 6 of 8 cells' "$TMP/out" && has '2 cell\(s\) found twice, the first kept$' "$TMP/out" \
+  && [ "$(cut -f1 "$TMP/grown_merged/results.tsv" | tail -n +2 | tr '\n' ' ')" = "0 2 4 5 6 7 " ] \
+  && pass "collect of a grown and a tiny shard: rows placed in tiny's grid, equal duplicates" || { fail "grown collect: exit $rc"; cat "$TMP/out" "$TMP/err"; }
+# ... and the whole sweep run into the collected directory trains only the 2 cells missing.
+run sweep "$TINY" --out "$TMP/grown_merged"
+[ $rc -eq 0 ] && has '^2 cell\(s\) run, 6 already finished' "$TMP/out" && cmp -s <(metrics "$FULL/results.tsv") <(metrics "$TMP/grown_merged/results.tsv") \
+  && pass "a sweep run into a collected directory: only the missing cells, = the unsplit table" || { fail "run into collected: exit $rc"; cat "$TMP/out"; tail -3 "$TMP/err"; }
 
 # ---- the chapter's ablation, small -----------------------------------------------------------
 run sweep $SW/chapter_ablation_small.yaml --out "$TMP/chapter"
@@ -112,7 +215,8 @@ done
 run sweep collect "$TMP/s1" "$TMP/chapter" --out "$TMP/mixed"
 [ $rc -eq 1 ] && has 'hold different sweeps' "$TMP/err" && [ ! -e "$TMP/mixed" ] && pass "collect refuses mixed sweeps" || { fail "mixed collect: exit $rc"; cat "$TMP/err"; }
 run sweep $SW/chapter_ablation_small.yaml --out "$FULL"
-[ $rc -eq 1 ] && has 'holds another sweep' "$TMP/err" && pass "another sweep into a used DIR refused" || fail "DIR reuse: exit $rc"
+[ $rc -eq 1 ] && has 'was made from other inputs' "$TMP/err" && has "grid: was 'model,activation,trial', now 'model'" "$TMP/err" \
+  && pass "another sweep into a used DIR refused, naming what differs" || { fail "DIR reuse: exit $rc"; cat "$TMP/err"; }
 run sweep collect "$TMP/nowhere" --out "$TMP/x"
 [ $rc -eq 1 ] && has 'not a sweep output directory' "$TMP/err" && pass "collect of a non-sweep dir refused" || fail "collect nowhere: exit $rc"
 

@@ -1,13 +1,15 @@
 /* Sweeps without a device: model overrides and the YAML round trip on every shipped model;
  * sweep files (every shipped one and tests/data/sweeps), the grid's cells, ids, seeds and
  * shards; errors with file:line:col and a caret; the sweep id ignoring layout but not
- * content; results.tsv (sorted rows, a cut-off last line ignored, atomic writes); the
+ * content (XXH64 of the data files, checked against the reference); results.tsv (sorted rows, a cut-off last line ignored, atomic writes); the
  * summary figure from a table alone. */
 #include <dirent.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "io/model_spec.h"
+#include "sweep/content_hash.h"
 #include "sweep/evals.h"
 #include "sweep/override.h"
 #include "sweep/sweep.h"
@@ -217,10 +219,17 @@ static void test_identity(void) {
   OK(parse(t, &b));
   CHECK(strcmp(a.id, b.id) != 0, "another step count, another id");
   dnacl_sweep_free(&b);
+  /* A grid's values are not in the id (a sweep grows in place: out_dir.h), its keys are. */
   strcpy(t, TINY);
   memcpy(strstr(t, "tanh"), "elu ", 4);
   OK(parse(t, &b));
-  CHECK(strcmp(a.id, b.id) != 0, "another grid value, another id");
+  CHECK(!strcmp(a.id, b.id) && strcmp(a.record, b.record) && strstr(b.record, "values\tactivation\trelu,exponential,elu\n"),
+        "another grid value: the same id, another record");
+  dnacl_sweep_free(&b);
+  strcpy(t, TINY);
+  memcpy(strstr(t, "trials: 3"), "seed: [3]", 9);
+  OK(parse(t, &b));
+  CHECK(strcmp(a.id, b.id) != 0, "another grid key, another id");
   dnacl_sweep_free(&b);
   free(t);
   dnacl_sweep_free(&a);
@@ -237,6 +246,69 @@ static void test_identity(void) {
         "simulate block with defaults; motifs %s", a.data.sim.motifs);
   dnacl_sweep_free(&a);
   dnacl_sweep_free(&b);
+}
+
+static void write_bytes(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  if (f) {
+    fwrite(p, 1, n, f);
+    fclose(f);
+  }
+}
+
+/* XXH64 against the reference implementation (python xxhash 3.x), in one piece and read
+ * from a file in blocks; the id follows a data file's content, not how its path is
+ * written. */
+static void test_content_identity(void) {
+  unsigned char buf[771];
+  for (int i = 0; i < 768; i++) buf[i] = (unsigned char)i;
+  memcpy(buf + 768, "xyz", 3);
+  const char *spam = "Nobody inspects the spammish repetition";
+  CHECK(dnacl_xxh64("", 0) == 0xef46db3751d8e999ull, "xxh64 of nothing");
+  CHECK(dnacl_xxh64("a", 1) == 0xd24ec4f1a98c6e5bull, "xxh64 a");
+  CHECK(dnacl_xxh64("abc", 3) == 0x44bc2cf5ad770999ull, "xxh64 abc");
+  CHECK(dnacl_xxh64(spam, strlen(spam)) == 0xfbcea83c8a378bf1ull, "xxh64 of 39 bytes (a stripe and a tail)");
+  CHECK(dnacl_xxh64(buf, sizeof buf) == 0xe921a1b45bd779f8ull, "xxh64 of 771 bytes");
+  char path[512], dot[520];
+  snprintf(path, sizeof path, "%s/sweep_data.bin", DNACL_TEST_TMPDIR);
+  uint64_t h = 0, n = 0;
+  write_bytes(path, buf, sizeof buf);
+  OK(dnacl_xxh64_file(path, &h, &n));
+  CHECK(h == 0xe921a1b45bd779f8ull && n == 771, "xxh64 of a file");
+  /* Across the 1 MiB read blocks, with a tail that is no whole stripe. */
+  size_t big = (3u << 20) + 13;
+  unsigned char *b = malloc(big);
+  for (size_t i = 0; b && i < big; i++) b[i] = (unsigned char)(i * 2654435761u >> 13);
+  if (b) write_bytes(path, b, big);
+  OK(dnacl_xxh64_file(path, &h, &n));
+  CHECK(b && h == dnacl_xxh64(b, big) && n == big, "a 3 MB file hashes as the same bytes in one piece");
+
+  char text[2048];
+  const char *fmt = "data: {file: %s, crop: 200}\nmodels: [../../../yaml/models/cnn_local.yaml]\n";
+  dnacl_sweep a, c;
+  snprintf(text, sizeof text, fmt, path);
+  OK(parse(text, &a));
+  CHECK(strstr(a.record, path) && a.input_bytes == (double)big, "the record names the data file, %.0f bytes hashed",
+        a.input_bytes);
+  snprintf(dot, sizeof dot, "%s/./sweep_data.bin", DNACL_TEST_TMPDIR);
+  snprintf(text, sizeof text, fmt, dot);
+  OK(parse(text, &c));
+  CHECK(!strcmp(a.id, c.id), "./x and x: the same id");
+  dnacl_sweep_free(&c);
+  if (b) {
+    b[big / 2] ^= 1; /* one bit, the size unchanged */
+    write_bytes(path, b, big);
+  }
+  snprintf(text, sizeof text, fmt, path);
+  OK(parse(text, &c));
+  CHECK(strcmp(a.id, c.id) != 0, "the same path, the same size, one bit of other content: another id");
+  dnacl_sweep_free(&c);
+  free(b);
+  dnacl_sweep_free(&a);
+  unlink(path);
+  dnacl_status st = parse(text, &c);
+  CHECK(st == DNACL_ERR_PARSE && strstr(dnacl_last_error(), "tests/data/sweeps/mem.yaml:1:14: cannot read data.file:"),
+        "a data file that cannot be read: %s", dnacl_last_error());
 }
 
 /* A bad sweep: DNACL_ERR_PARSE whose message starts with want and shows a caret. */
@@ -425,6 +497,7 @@ int main(void) {
   test_overrides();
   test_cells();
   test_identity();
+  test_content_identity();
   test_errors();
   test_shipped_sweeps();
   test_results();

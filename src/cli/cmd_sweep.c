@@ -1,5 +1,6 @@
 /* dnacl sweep: run the cells of a sweep file (all, or one shard), list them, or merge the
- * results of shards; see src/sweep/sweep.h for the output directory. */
+ * results of shards; see src/sweep/sweep.h for the output directory and
+ * src/sweep/out_dir.h for what binds it to a sweep. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,15 @@
 static const char *usage =
     "usage: dnacl sweep FILE --out DIR [options]     run the sweep's cells into DIR (again: the unfinished ones)\n"
     "       dnacl sweep FILE --dry-run [--out DIR]   list the cells (and, with DIR, which are finished)\n"
-    "       dnacl sweep collect DIR... --out DIR2    merge shard directories into one results table\n"
+    "       dnacl sweep collect DIR... --out DIR2    merge shard directories: one results table, and\n"
+    "                                                DIR2/runs/<cell id> linked to each cell's run\n"
     "  --shard I/N           only the cells whose index % N == I-1 (N machines, one shard each)\n"
     "  --retry-failed        run cells again whose row says failed\n"
     "  --device INDEX|NAME   --verbose\n"
     "Files in DIR: results.tsv (one row per finished cell), summary.svg, runs/<cell id>/, cells.tsv, sweep.id.\n"
-    "The schema of sweep files: yaml/sweeps/README.md\n";
+    "DIR is bound to the content of the data files and the settings every cell shares: a change there\n"
+    "is refused, naming it. A grown sweep file (more trials, grid values, models) runs only its new cells.\n"
+    "The schema of sweep files: yaml/sweeps/README.md; clusters: docs/slurm.md\n";
 
 static void on_signal(int sig) {
   (void)sig;
@@ -76,6 +80,8 @@ static int dry_run(const dnacl_sweep *sw, const char *out, int shard, int n_shar
   char shape[512];
   dnacl_sweep_shape(sw, shape, sizeof shape);
   printf("# sweep %s (%s), id %s: %d cells = %s\n", sw->name, sw->path, sw->id, sw->n_cells, shape);
+  printf("# input files: %.1f MB, their content hashed in %.2f s (the id follows it)\n", sw->input_bytes / 1e6,
+         sw->hash_s);
   if (sw->expected_time) printf("# expected time: %s\n", sw->expected_time);
   printf("# evaluations:");
   for (int e = 0; e < sw->n_evals; e++) printf(" %s", sw->evals[e].def->name);

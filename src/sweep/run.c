@@ -1,7 +1,6 @@
-/* Running a sweep: the output directory's identity and lock, the data, the cells of one
- * shard in index order, and the results table after every cell (sweep.h). */
+/* Running a sweep: the output directory's identity and lock (out_dir.c), the data, the
+ * cells of one shard in index order, and the results table after every cell (sweep.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +13,7 @@
 
 #include "sim/simulate.h"
 #include "sweep/evals.h"
+#include "sweep/out_dir.h"
 #include "sweep/override.h"
 #include "sweep/sweep.h"
 
@@ -42,161 +42,6 @@ static void logf_(FILE *log, const char *fmt, ...) {
   fflush(log);
 }
 
-/* ---- the output directory ------------------------------------------------------------------ */
-
-/* One process per output directory: two sweeps writing one results.tsv would each rewrite
- * it without the other's rows. A POSIX record lock (released by the kernel when the
- * process dies, kill -9 included) rather than a pid file that a crash leaves behind. */
-static dnacl_status lock_dir(const char *dir, int *fd_out) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/.lock", dir);
-  int fd = open(path, O_RDWR | O_CREAT, 0644);
-  if (fd < 0) return dnacl_fail(DNACL_ERR_IO, "%s: cannot create the lock file: %s", path, strerror(errno));
-  struct flock fl;
-  memset(&fl, 0, sizeof fl);
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  if (fcntl(fd, F_SETLK, &fl) != 0) {
-    /* A file system without record locks (ENOLCK on some NFS setups) cannot tell us; go
-     * on unlocked rather than refuse to run there at all. */
-    if (errno != EACCES && errno != EAGAIN) {
-      *fd_out = fd;
-      return DNACL_OK;
-    }
-    close(fd);
-    return dnacl_fail(DNACL_ERR_IO, "another dnacl sweep is working in %s (it holds %s); wait for it, or give another --out",
-                      dir, path);
-  }
-  *fd_out = fd;
-  return DNACL_OK;
-}
-
-static char *read_small(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return NULL;
-  size_t cap = 4096, n = 0;
-  char *b = malloc(cap);
-  size_t r;
-  while (b && (r = fread(b + n, 1, cap - n - 1, f)) > 0) {
-    n += r;
-    if (n + 1 == cap) {
-      char *nb = realloc(b, cap *= 2);
-      if (!nb) {
-        free(b);
-        b = NULL;
-      } else {
-        b = nb;
-      }
-    }
-  }
-  fclose(f);
-  if (b) b[n] = 0;
-  return b;
-}
-
-/* The id in DIR/sweep.id ("dnacl-sweep-id\t<hex>" on the first line) into id; 0 when DIR
- * has none. */
-static int read_id(const char *dir, char id[17]) {
-  char path[4200];
-  snprintf(path, sizeof path, "%s/sweep.id", dir);
-  char *t = read_small(path);
-  if (!t) return 0;
-  int ok = !strncmp(t, "dnacl-sweep-id\t", 15) && strlen(t) >= 31;
-  if (ok) {
-    memcpy(id, t + 15, 16);
-    id[16] = 0;
-  }
-  free(t);
-  return ok ? 1 : -1;
-}
-
-static dnacl_status check_identity(const dnacl_sweep *sw, const char *dir, int *exists) {
-  char id[17];
-  int r = read_id(dir, id);
-  *exists = r == 1;
-  if (r < 0) return dnacl_fail(DNACL_ERR_PARSE, "%s/sweep.id is not a dnacl sweep id file", dir);
-  if (r == 1 && strcmp(id, sw->id))
-    return dnacl_fail(DNACL_ERR_ARG,
-                      "%s holds another sweep (id %s; this file, %s, is %s): a settings, grid, evaluation or model "
-                      "change makes a new sweep whose rows must not mix with the old ones; give another --out (diff "
-                      "%s/sweep.id with --dry-run's id to see what changed)",
-                      dir, id, sw->path, sw->id, dir);
-  return DNACL_OK;
-}
-
-static dnacl_status write_identity(const dnacl_sweep *sw, const char *dir) {
-  char path[4200];
-  size_t cap = strlen(sw->canonical) + strlen(sw->path) + 256;
-  char *b = malloc(cap);
-  if (!b) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-  size_t n = (size_t)snprintf(b, cap, "dnacl-sweep-id\t%s\nname\t%s\ncells\t%d\nsource\t%s\n%s", sw->id, sw->name,
-                              sw->n_cells, sw->path, sw->canonical);
-  snprintf(path, sizeof path, "%s/sweep.id", dir);
-  dnacl_status s = dnacl_write_file_atomic(path, b, n);
-  free(b);
-  if (s != DNACL_OK) return s;
-
-  /* The sweep file as given, for the record, under a header naming the id. */
-  cap = strlen(sw->doc.text) + 256;
-  if (!(b = malloc(cap))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-  n = (size_t)snprintf(b, cap, "# dnacl sweep id %s, copied from %s\n%s", sw->id, sw->path, sw->doc.text);
-  snprintf(path, sizeof path, "%s/sweep.yaml", dir);
-  s = dnacl_write_file_atomic(path, b, n);
-  free(b);
-  if (s != DNACL_OK) return s;
-
-  /* Every cell, what --dry-run lists: a shard's directory still tells the whole grid. */
-  cap = 256 + (size_t)sw->n_cells * 512;
-  if (!(b = malloc(cap))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-  n = 0;
-  for (int c = 0; c < sw->first_metric - 1; c++) n += (size_t)snprintf(b + n, cap - n, "%s%s", c ? "\t" : "", sw->columns[c]);
-  n += (size_t)snprintf(b + n, cap - n, "\n");
-  for (int i = 0; i < sw->n_cells && s == DNACL_OK; i++) {
-    dnacl_sweep_cell cell;
-    s = dnacl_sweep_cell_at(sw, i, &cell);
-    if (s == DNACL_OK) {
-      dnacl_sweep_cell_params(sw, &cell, b + n, cap - n);
-      n += strlen(b + n);
-      n += (size_t)snprintf(b + n, cap - n, "\n");
-    }
-  }
-  snprintf(path, sizeof path, "%s/cells.tsv", dir);
-  if (s == DNACL_OK) s = dnacl_write_file_atomic(path, b, n);
-  free(b);
-  return s;
-}
-
-static void header_line(const dnacl_sweep *sw, char *buf, size_t cap) {
-  size_t u = 0;
-  buf[0] = 0;
-  for (int c = 0; c < sw->n_columns && u < cap; c++)
-    u += (size_t)snprintf(buf + u, cap - u, "%s%s", c ? "\t" : "", sw->columns[c]);
-}
-
-static dnacl_status load_results(const dnacl_sweep *sw, const char *dir, dnacl_results *r) {
-  char path[4200], header[8192];
-  snprintf(path, sizeof path, "%s/results.tsv", dir);
-  DNACL_TRY(dnacl_results_load(path, r));
-  header_line(sw, header, sizeof header);
-  if (r->header && strcmp(r->header, header)) {
-    dnacl_results_free(r);
-    return dnacl_fail(DNACL_ERR_PARSE, "%s: the columns differ from this sweep's (made by another dnacl version?)", path);
-  }
-  if (!r->header && !(r->header = strdup(header))) return dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-  /* Every row must be the cell this sweep has at that index. */
-  for (int i = 0; i < r->n; i++) {
-    char id[256];
-    dnacl_sweep_cell c;
-    if (r->rows[i].cell >= sw->n_cells || !dnacl_tsv_field(r->rows[i].line, 1, id, sizeof id) ||
-        dnacl_sweep_cell_at(sw, r->rows[i].cell, &c) != DNACL_OK || strcmp(c.id, id)) {
-      int cell = r->rows[i].cell;
-      dnacl_results_free(r);
-      return dnacl_fail(DNACL_ERR_PARSE, "%s: the row of cell %d is not this sweep's cell %d", path, cell, cell);
-    }
-  }
-  return DNACL_OK;
-}
-
 static int row_failed(const dnacl_sweep *sw, const char *line) {
   char st[32];
   return dnacl_tsv_field(line, sw->first_metric - 1, st, sizeof st) && strcmp(st, "ok") != 0;
@@ -206,10 +51,10 @@ dnacl_status dnacl_sweep_states(const dnacl_sweep *sw, const char *out_dir, int 
   for (int i = 0; i < sw->n_cells; i++) state[i] = 0;
   if (!out_dir) return DNACL_OK;
   int exists;
-  DNACL_TRY(check_identity(sw, out_dir, &exists));
+  DNACL_TRY(dnacl_sweep_check_dir(sw, out_dir, &exists));
   if (!exists) return DNACL_OK;
   dnacl_results r;
-  DNACL_TRY(load_results(sw, out_dir, &r));
+  DNACL_TRY(dnacl_sweep_load_placed(sw, out_dir, &r, NULL));
   for (int i = 0; i < r.n; i++) state[r.rows[i].cell] = row_failed(sw, r.rows[i].line) ? 2 : 1;
   dnacl_results_free(&r);
   return DNACL_OK;
@@ -508,7 +353,7 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   FILE *log = o ? o->log : NULL;
   DNACL_TRY(dnacl_mkdirs(out_dir));
   int lock = -1;
-  DNACL_TRY(lock_dir(out_dir, &lock));
+  DNACL_TRY(dnacl_sweep_lock(out_dir, &lock));
   runner R;
   memset(&R, 0, sizeof R);
   R.ctx = ctx;
@@ -519,14 +364,26 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   memset(&test, 0, sizeof test);
   char *data_path = NULL;
   int *pending = malloc((size_t)sw->n_cells * sizeof *pending);
-  int exists = 0, n_pending = 0;
-  char runs[4200];
+  int exists = 0, n_pending = 0, renumbered = 0;
+  char runs[4200], summary[4200];
   snprintf(runs, sizeof runs, "%s/runs", out_dir);
+  snprintf(summary, sizeof summary, "%s/summary.svg", out_dir);
   dnacl_status s = pending ? DNACL_OK : dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-  if (s == DNACL_OK) s = check_identity(sw, out_dir, &exists);
-  if (s == DNACL_OK && !exists) s = write_identity(sw, out_dir);
+  /* Everything that can refuse the directory reads only; then the identity of this sweep
+   * (the same, or grown) is written, and the table renumbered to the grown grid. */
+  if (s == DNACL_OK) s = dnacl_sweep_check_dir(sw, out_dir, &exists);
+  if (s == DNACL_OK) s = dnacl_sweep_load_placed(sw, out_dir, &R.results, &renumbered);
+  if (s == DNACL_OK) s = dnacl_sweep_write_identity(sw, out_dir);
   if (s == DNACL_OK) s = dnacl_mkdirs(runs);
-  if (s == DNACL_OK) s = load_results(sw, out_dir, &R.results);
+  if (s == DNACL_OK && renumbered) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.tsv", out_dir);
+    s = dnacl_results_save(path, &R.results);
+    if (s == DNACL_OK) s = dnacl_sweep_summary_svg(summary, sw->name, &R.results);
+    if (s == DNACL_OK)
+      logf_(log, "the grid grew: %d finished row(s) of %s/results.tsv renumbered to their cells' new indices\n",
+            renumbered, out_dir);
+  }
   for (int i = 0; s == DNACL_OK && i < sw->n_cells; i++) {
     if (!dnacl_sweep_in_shard(i, shard, n_shards)) continue;
     rep->in_shard++;
@@ -540,8 +397,10 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   char shape[512];
   dnacl_sweep_shape(sw, shape, sizeof shape);
   if (s == DNACL_OK)
-    logf_(log, "sweep %s (id %s): %d cells (%s); shard %d/%d has %d, %d finished before, %d to run\n", sw->name, sw->id,
-          sw->n_cells, shape, shard, n_shards, rep->in_shard, rep->already, n_pending);
+    logf_(log, "sweep %s (id %s; %.1f MB of input files hashed in %.2f s): %d cells (%s); shard %d/%d has %d, %d "
+               "finished before, %d to run\n",
+          sw->name, sw->id, sw->input_bytes / 1e6, sw->hash_s, sw->n_cells, shape, shard, n_shards, rep->in_shard,
+          rep->already, n_pending);
   if (s == DNACL_OK && n_pending > 0) {
     s = prepare_data(sw, out_dir, log, &data_path);
     R.data_path = data_path;
@@ -568,16 +427,12 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
     if (s == DNACL_OK) {
       rep->ran++;
       rep->failed += failed;
-      char path[4200];
-      snprintf(path, sizeof path, "%s/summary.svg", out_dir);
-      s = dnacl_sweep_summary_svg(path, sw->name, &R.results);
+      s = dnacl_sweep_summary_svg(summary, sw->name, &R.results);
     }
   }
   if (s == DNACL_OK && n_pending == 0 && R.results.n > 0) {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/summary.svg", out_dir);
     struct stat st;
-    if (stat(path, &st) != 0) s = dnacl_sweep_summary_svg(path, sw->name, &R.results);
+    if (stat(summary, &st) != 0) s = dnacl_sweep_summary_svg(summary, sw->name, &R.results);
   }
   if (stop_flag && (s == DNACL_OK || s == DNACL_ERR_ARG || s == DNACL_ERR_INTERRUPTED))
     s = dnacl_fail(DNACL_ERR_INTERRUPTED, "interrupted: %d cell(s) of this run finished and are in %s/results.tsv; run the same "
@@ -588,141 +443,5 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
   free(data_path);
   free(pending);
   close(lock);
-  return s;
-}
-
-/* ---- collect --------------------------------------------------------------------------------------- */
-
-dnacl_status dnacl_sweep_collect(const char *const *dirs, int n_dirs, const char *out_dir, FILE *log, int *n_rows,
-                                 int *n_cells) {
-  if (n_dirs < 1) return dnacl_fail(DNACL_ERR_ARG, "collect: no directories given");
-  char id0[17] = "";
-  char *idtext = NULL, *yaml = NULL, *cells = NULL;
-  dnacl_results all;
-  memset(&all, 0, sizeof all);
-  int dups = 0, conflicts = 0, total = 0;
-  dnacl_status s = DNACL_OK;
-  for (int d = 0; d < n_dirs && s == DNACL_OK; d++) {
-    char id[17], path[4200];
-    int r = read_id(dirs[d], id);
-    if (r <= 0) {
-      s = dnacl_fail(DNACL_ERR_ARG, "%s is not a sweep output directory (%s/sweep.id is %s)", dirs[d], dirs[d],
-                     r < 0 ? "not a dnacl sweep id" : "missing");
-      break;
-    }
-    if (d == 0) {
-      memcpy(id0, id, sizeof id0);
-      snprintf(path, sizeof path, "%s/sweep.id", dirs[d]);
-      idtext = read_small(path);
-      snprintf(path, sizeof path, "%s/sweep.yaml", dirs[d]);
-      yaml = read_small(path);
-      snprintf(path, sizeof path, "%s/cells.tsv", dirs[d]);
-      cells = read_small(path);
-      const char *c = idtext ? strstr(idtext, "\ncells\t") : NULL;
-      total = c ? atoi(c + 7) : 0;
-    } else if (strcmp(id, id0)) {
-      s = dnacl_fail(DNACL_ERR_ARG,
-                     "%s and %s hold different sweeps (ids %s and %s); collect only the shards of one sweep file",
-                     dirs[0], dirs[d], id0, id);
-      break;
-    }
-    dnacl_results r1;
-    snprintf(path, sizeof path, "%s/results.tsv", dirs[d]);
-    s = dnacl_results_load(path, &r1);
-    if (s != DNACL_OK) break;
-    if (r1.header && all.header && strcmp(r1.header, all.header))
-      s = dnacl_fail(DNACL_ERR_PARSE, "%s: its columns differ from %s/results.tsv", path, dirs[0]);
-    if (s == DNACL_OK && r1.header && !all.header && !(all.header = strdup(r1.header)))
-      s = dnacl_fail(DNACL_ERR_NOMEM, "out of memory");
-    for (int i = 0; s == DNACL_OK && i < r1.n; i++) {
-      int at = dnacl_results_find(&all, r1.rows[i].cell);
-      if (at >= 0) {
-        /* The same cell finished in two directories (overlapping shards, or a shard run
-         * twice): keep the first; say so if the metrics differ. */
-        dups++;
-        int cols = 1;
-        for (const char *p = all.header; p && *p; p++) cols += *p == '\t';
-        char a[256], b[256];
-        for (int k = 0; k < cols - 2; k++) /* every field but wall_s and device */
-          if (dnacl_tsv_field(all.rows[at].line, k, a, sizeof a) && dnacl_tsv_field(r1.rows[i].line, k, b, sizeof b) &&
-              strcmp(a, b)) {
-            conflicts++;
-            break;
-          }
-        continue;
-      }
-      s = dnacl_results_put(&all, r1.rows[i].cell, r1.rows[i].line);
-    }
-    dnacl_results_free(&r1);
-  }
-  if (s == DNACL_OK) {
-    char id[17];
-    int r = read_id(out_dir, id);
-    if (r < 0 || (r == 1 && strcmp(id, id0)))
-      s = dnacl_fail(DNACL_ERR_ARG, "%s already holds another sweep (id %s, the shards are %s); give another --out",
-                     out_dir, r == 1 ? id : "unreadable", id0);
-  }
-  if (s == DNACL_OK && !idtext) s = dnacl_fail(DNACL_ERR_IO, "%s/sweep.id: cannot read", dirs[0]);
-  int lock = -1;
-  if (s == DNACL_OK) s = dnacl_mkdirs(out_dir);
-  if (s == DNACL_OK) s = lock_dir(out_dir, &lock);
-  char path[4200];
-  if (s == DNACL_OK) {
-    snprintf(path, sizeof path, "%s/sweep.id", out_dir);
-    s = dnacl_write_file_atomic(path, idtext, strlen(idtext));
-  }
-  if (s == DNACL_OK && yaml) {
-    snprintf(path, sizeof path, "%s/sweep.yaml", out_dir);
-    s = dnacl_write_file_atomic(path, yaml, strlen(yaml));
-  }
-  if (s == DNACL_OK && cells) {
-    snprintf(path, sizeof path, "%s/cells.tsv", out_dir);
-    s = dnacl_write_file_atomic(path, cells, strlen(cells));
-  }
-  if (s == DNACL_OK && all.header) {
-    snprintf(path, sizeof path, "%s/results.tsv", out_dir);
-    s = dnacl_results_save(path, &all);
-  }
-  if (s == DNACL_OK && all.header) {
-    char name[128] = "sweep";
-    const char *p = strstr(idtext, "\nname\t");
-    if (p) {
-      snprintf(name, sizeof name, "%s", p + 6);
-      name[strcspn(name, "\n")] = 0;
-    }
-    snprintf(path, sizeof path, "%s/summary.svg", out_dir);
-    s = dnacl_sweep_summary_svg(path, name, &all);
-  }
-  if (s == DNACL_OK && log) {
-    fprintf(log, "collected %d of %d cells from %d director%s into %s/results.tsv", all.n, total, n_dirs,
-            n_dirs == 1 ? "y" : "ies", out_dir);
-    if (dups) fprintf(log, "; %d cell(s) found twice, the first kept%s", dups, conflicts ? " (their metrics differ!)" : "");
-    fprintf(log, "\n");
-    if (all.n < total && cells) {
-      /* Name the missing cells: their rows are in cells.tsv. */
-      int shown = 0;
-      fprintf(log, "missing:");
-      const char *line = strchr(cells, '\n');
-      while (line && *++line && shown < 20) {
-        int cell = atoi(line);
-        if (dnacl_results_find(&all, cell) < 0) {
-          char idb[256];
-          dnacl_tsv_field(line, 1, idb, sizeof idb);
-          fprintf(log, "%s %d (%s)", shown ? "," : "", cell, idb);
-          shown++;
-        }
-        line = strchr(line, '\n');
-      }
-      if (all.n + shown < total) fprintf(log, " ...");
-      fprintf(log, "\n");
-    }
-  }
-  if (n_rows) *n_rows = all.n;
-  if (n_cells) *n_cells = total;
-  if (lock >= 0) close(lock);
-  dnacl_results_free(&all);
-  free(idtext);
-  free(yaml);
-  free(cells);
   return s;
 }

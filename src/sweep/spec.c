@@ -1,17 +1,22 @@
 /* Sweep files: YAML -> a validated dnacl_sweep, and the grid's cells (sweep.h; the schema
  * is documented in yaml/sweeps/README.md).
  *
- * Validation happens here, before any device or data is touched, so a typo in a 70-cell
- * sweep is reported at once with file:line:col, not after the first hour of training:
- * every key and value, the model files, every override applied to every model, the
- * evaluations (one this build cannot run yet is refused by name) and unique cell ids. */
+ * Validation happens here, before any device is touched or data parsed, so a typo in a
+ * 70-cell sweep is reported at once with file:line:col, not after the first hour of
+ * training: every key and value, the model files, every override applied to every model,
+ * the evaluations (one this build cannot run yet is refused by name) and unique cell ids.
+ * Last, the input files are read once to hash their content into the sweep's id. */
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "sim/simulate.h"
+#include "sweep/content_hash.h"
 #include "sweep/evals.h"
 #include "sweep/override.h"
 #include "sweep/sweep.h"
@@ -481,49 +486,99 @@ static dnacl_status make_columns(dnacl_sweep *sw) {
   return add_column(sw, "device");
 }
 
-/* The content that decides what a cell's numbers mean, written in one fixed form: comments,
- * layout and key order of the sweep file, and comments of the model files, do not change
- * it; any setting, grid value, evaluation option or model layer does. Paths are kept as
- * written (relative to the sweep file), so shards on machines with different directory
- * layouts still agree. */
+/* One input file as canonical text: its content's XXH64 and size, never its path, so a
+ * file regenerated at the same path is another input and ./x.h5 and x.h5 are the same
+ * one. The path goes to the record (for messages naming what changed). A file that cannot
+ * be read is an error at the place the sweep names it: nothing could run from it. */
+static dnacl_status hash_input(dnacl_sweep *sw, const dnacl_ynode *at, const char *key, const char *path,
+                               dnacl_ybuf *canon, dnacl_ybuf *record) {
+  uint64_t h = 0, bytes = 0;
+  dnacl_status s = dnacl_xxh64_file(path, &h, &bytes);
+  if (s != DNACL_OK) {
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", dnacl_last_error());
+    return at ? dnacl_yerr(&sw->doc, at, "cannot read %s: %s", key, msg) : dnacl_fail(s, "%s: cannot read %s", msg, key);
+  }
+  dnacl_ybuf_printf(canon, "%s\txxh64 %016llx, %llu bytes\n", key, (unsigned long long)h, (unsigned long long)bytes);
+  dnacl_ybuf_printf(record, "file\t%s\t%s\n", key, path);
+  sw->input_bytes += (double)bytes;
+  return DNACL_OK;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int is_axis(const dnacl_sweep *sw, int field) {
+  for (int a = 1; a < sw->n_axes; a++)
+    if (sw->axes[a].kind == DNACL_AX_TRAIN && sw->axes[a].field == field) return 1;
+  return 0;
+}
+
+/* The content that decides what a cell's numbers mean, in one fixed form, in two parts.
+ *
+ * sw->canonical, whose hash is the sweep id, holds what every cell shares: the data (the
+ * content of every input file, see hash_input; the simulate settings), the names of the
+ * grid's settings, the training settings that no grid key varies, the evaluations. A
+ * change there changes every cell's numbers, so a directory made before is refused.
+ *
+ * sw->record holds what may grow in place (out_dir.c): each model's layers by model name
+ * and each grid setting's values. A cell is named by its own values (its id), so more
+ * trials or more values add cells without touching the finished ones; a model whose
+ * layers changed under the same name is refused. Then the input files' paths, which only
+ * messages use.
+ *
+ * Comments, layout and key order of the sweep file, and comments of the model files, change
+ * neither part. */
 static dnacl_status make_canonical(dnacl_sweep *sw) {
-  dnacl_ybuf b = {0};
+  dnacl_ybuf b = {0}, r = {0};
   const dnacl_sweep_data *D = &sw->data;
   const dnacl_ynode *dn = dnacl_ymap_get(sw->doc.root, "data");
-  dnacl_ybuf_printf(&b, "dnacl sweep v1\n");
+  const dnacl_ynode *sn = D->simulate ? dnacl_ymap_get(dn, "simulate") : NULL;
+  double t0 = now_s();
+  dnacl_status s = DNACL_OK;
+  dnacl_ybuf_printf(&b, "dnacl sweep v2\n");
   if (D->simulate) {
-    /* As written (the resolved path depends on the working directory). */
-    const dnacl_ynode *mo = dnacl_ymap_get(dnacl_ymap_get(dn, "simulate"), "motifs");
-    dnacl_ybuf_printf(&b, "data.simulate\ttask=%s n=%d length=%d seed=%d motifs=%s\n", D->sim.task, D->sim.n, D->sim.length,
-              D->sim.seed, mo ? mo->value : "-");
+    dnacl_ybuf_printf(&b, "data.simulate\ttask=%s n=%d length=%d seed=%d\n", D->sim.task, D->sim.n, D->sim.length,
+                      D->sim.seed);
+    /* The planted motifs come from this file: its content is part of the data. Without
+     * 'motifs:' the simulator reads its default from the working directory; if that is
+     * missing here the simulation says so when it runs. */
+    dnacl_sim_task task;
+    const char *motifs = D->sim.motifs;
+    if (!motifs && dnacl_sim_task_parse(D->sim.task, &task) == DNACL_OK) motifs = dnacl_sim_defaults(task).motifs_path;
+    if (D->sim.motifs || (motifs && access(motifs, R_OK) == 0))
+      s = hash_input(sw, dnacl_ymap_get(sn, "motifs"), "data.simulate.motifs", motifs, &b, &r);
+    else
+      dnacl_ybuf_printf(&b, "data.simulate.motifs\tthe default, unreadable here\n");
   }
-  static const char *const keys[] = {"file", "valid", "test", "labels", "tf", NULL};
-  for (int i = 0; keys[i]; i++) {
-    const dnacl_ynode *v = dn && dn->kind == DNACL_Y_SCALAR ? (i == 0 ? dn : NULL) : dnacl_ymap_get(dn, keys[i]);
-    if (v) dnacl_ybuf_printf(&b, "data.%s\t%s\n", keys[i], v->value);
+  static const char *const keys[] = {"file", "valid", "test", "labels", NULL};
+  const char *paths[] = {D->file, D->valid, D->test, D->labels};
+  for (int i = 0; keys[i] && s == DNACL_OK; i++) {
+    if (!paths[i] || (i == 0 && D->simulate)) continue;
+    const dnacl_ynode *at = dn && dn->kind == DNACL_Y_SCALAR ? dn : dnacl_ymap_get(dn, keys[i]);
+    char key[32];
+    snprintf(key, sizeof key, "data.%s", keys[i]);
+    s = hash_input(sw, at, key, paths[i], &b, &r);
   }
-  dnacl_ybuf_printf(&b, "data.crop\t%d\ndata.pad\t%d\ndata.n_value\t%.17g\n", D->crop, D->pad, D->n_value);
-  for (int m = 0; m < sw->n_models; m++) {
-    char *y, hex[17];
-    DNACL_TRY(dnacl_spec_to_yaml(&sw->models[m], NULL, &y));
-    dnacl_hash_hex(y, strlen(y), hex);
-    free(y);
-    dnacl_ybuf_printf(&b, "model\t%s\t%s\n", sw->models[m].name, hex);
-  }
-  for (int a = 1; a < sw->n_axes; a++) {
-    const dnacl_sweep_axis *ax = &sw->axes[a];
-    dnacl_ybuf_printf(&b, "grid\t%s\t", ax->key);
-    for (int v = 0; v < ax->n; v++) dnacl_ybuf_printf(&b, "%s%s", v ? "," : "", ax->values[v]);
-    dnacl_ybuf_printf(&b, "\n");
-  }
+  if (D->tf) dnacl_ybuf_printf(&b, "data.tf\t%s\n", D->tf);
+  dnacl_ybuf_printf(&b, "data.crop\t%d\ndata.pad\t%d\ndata.n_value\t%.9g\n", D->crop, D->pad, (double)(float)D->n_value);
+  dnacl_ybuf_printf(&b, "grid");
+  for (int a = 0; a < sw->n_axes; a++) dnacl_ybuf_printf(&b, "%s%s", a ? "," : "\t", sw->axes[a].key);
+  dnacl_ybuf_printf(&b, "\n");
   const dnacl_sweep_train *t = &sw->train;
   for (int f = 0; f < N_TRAIN; f++) {
     const dnacl_yfield *fd = &train_fields[f];
+    if (is_axis(sw, f)) continue; /* each cell's own value, in its id */
     const char *p = (const char *)t + fd->offset;
     if (fd->type == DNACL_YF_DOUBLE) {
+      /* Training takes these as floats (dnacl_sweep_cell_cfg): "lr: 0.001" and the
+       * default's 0.001f are one setting. */
       double v;
       memcpy(&v, p, sizeof v);
-      dnacl_ybuf_printf(&b, "train.%s\t%.17g\n", fd->key, v);
+      dnacl_ybuf_printf(&b, "train.%s\t%.9g\n", fd->key, (double)(float)v);
     } else {
       int v;
       memcpy(&v, p, sizeof v);
@@ -531,18 +586,42 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
       else dnacl_ybuf_printf(&b, "train.%s\t%d\n", fd->key, v);
     }
   }
-  for (int e = 0; e < sw->n_evals; e++) {
+  for (int e = 0; e < sw->n_evals && s == DNACL_OK; e++) {
     const dnacl_sweep_eval *ev = &sw->evals[e];
-    dnacl_ybuf_printf(&b, "evaluate\t%s\tmethods=%u n=%d output=%d ig_steps=%d ig_refs=%d shap_refs=%d database=%s evalue=%.17g "
-              "threshold=%.17g max_seqs=%d\n",
-              ev->def->name, ev->methods, ev->n, ev->output, ev->ig_steps, ev->ig_refs, ev->shap_refs,
-              ev->database_written ? ev->database_written : "-", ev->evalue, ev->threshold, ev->max_seqs);
+    dnacl_ybuf_printf(&b, "evaluate\t%s\tmethods=%u n=%d output=%d ig_steps=%d ig_refs=%d shap_refs=%d evalue=%.17g "
+                          "threshold=%.17g max_seqs=%d\n",
+                      ev->def->name, ev->methods, ev->n, ev->output, ev->ig_steps, ev->ig_refs, ev->shap_refs,
+                      ev->evalue, ev->threshold, ev->max_seqs);
+    if (ev->database) {
+      char key[96];
+      snprintf(key, sizeof key, "evaluate.%s.database", ev->def->name);
+      s = hash_input(sw, ev->at, key, ev->database, &b, &r);
+    }
   }
-  if (b.oom) {
+  for (int m = 0; m < sw->n_models && s == DNACL_OK; m++) {
+    char *y, hex[17];
+    s = dnacl_spec_to_yaml(&sw->models[m], NULL, &y);
+    if (s != DNACL_OK) break;
+    dnacl_hash_hex(y, strlen(y), hex);
+    free(y);
+    dnacl_ybuf_printf(&r, "model\t%s\t%s\n", sw->models[m].name, hex);
+    dnacl_ybuf_printf(&r, "file\tmodel %s\t%s\n", sw->models[m].name, sw->models[m].path ? sw->models[m].path : "-");
+  }
+  for (int a = 0; a < sw->n_axes; a++) {
+    const dnacl_sweep_axis *ax = &sw->axes[a];
+    dnacl_ybuf_printf(&r, "values\t%s\t", ax->key);
+    for (int v = 0; v < ax->n; v++) dnacl_ybuf_printf(&r, "%s%s", v ? "," : "", ax->values[v]);
+    dnacl_ybuf_printf(&r, "\n");
+  }
+  sw->hash_s = now_s() - t0;
+  if (s == DNACL_OK && (b.oom || r.oom)) s = oom();
+  if (s != DNACL_OK) {
     free(b.p);
-    return oom();
+    free(r.p);
+    return s;
   }
   sw->canonical = b.p;
+  sw->record = r.p;
   dnacl_hash_hex(b.p, b.len, sw->id);
   return DNACL_OK;
 }
@@ -664,6 +743,7 @@ void dnacl_sweep_free(dnacl_sweep *sw) {
   free(D->tf);
   free(D->sim.motifs);
   free(sw->canonical);
+  free(sw->record);
   free(sw->description);
   free(sw->expected_time);
   dnacl_ydoc_free(&sw->doc);

@@ -1,17 +1,25 @@
 /* Sweeps: one YAML file (yaml/sweeps/README.md documents the schema) expands into a grid of
  * cells, each a training run plus evaluations; the results go to one table.
  *
- *   DIR/sweep.id       the sweep's identity: a hash of its normalised content (settings,
- *                      grid, evaluations and the models' layers, not comments or layout),
- *                      then that content. A DIR is bound to one sweep; `collect` refuses
- *                      to merge directories whose ids differ.
- *   DIR/sweep.yaml     the sweep file as given, for the record
+ *   DIR/sweep.id       the sweep's identity: a hash of what every cell shares (the content
+ *                      of the data files, settings, the grid's keys, evaluations), that
+ *                      content, then what may grow in place (each model's layers, each grid
+ *                      key's values) and the input files' paths (out_dir.c). A DIR is
+ *                      bound to one sweep id: a run whose shared content differs is refused
+ *                      naming what changed; more trials, grid values or models run only
+ *                      the new cells.
+ *   DIR/sweep.yaml     the sweep file as last run, for the record
  *   DIR/cells.tsv      every cell: index, id, parameters (what --dry-run prints)
  *   DIR/runs/<id>/     one training run directory per cell (src/train/loop.h), plus the
- *                      cell's model.yaml with its overrides and eval.tsv
+ *                      cell's model.yaml with its overrides and eval.tsv; after `collect`,
+ *                      a link to the shard's directory
  *   DIR/results.tsv    one row per finished cell, ordered by cell index
  *   DIR/summary.svg    every metric per cell, grouped by architecture and activation
  *   DIR/data.h5        the generated data of a `simulate:` block
+ *
+ * A cell is known by its parameters (id, grid values, seed), not by its index: when the
+ * grid grows, indices move and results.tsv is renumbered to the new grid, row contents
+ * unchanged.
  *
  * Crash safety: results.tsv is rewritten whole to results.tsv.tmp, synced and renamed
  * after each cell, so it always holds complete rows; a cell is finished exactly when its
@@ -108,8 +116,10 @@ typedef struct dnacl_sweep {
   dnacl_sweep_eval evals[DNACL_SWEEP_MAX_EVALS];
   int n_evals;
   int n_cells;
-  char *canonical;              /* the normalised content the id is a hash of */
+  char *canonical;              /* what every cell shares, normalised: the id is its hash */
+  char *record;                 /* models' layers and grid values by name (may grow), file paths */
   char id[17];                  /* 16 hex digits */
+  double input_bytes, hash_s;   /* the input files hashed, and how long that took */
   /* results.tsv columns: cell, id, <axes>, seed, status, <metrics>, best_step, wall_s, device */
   char columns[DNACL_SWEEP_MAX_COLS][64];
   int n_columns, first_metric, n_metrics;
@@ -118,7 +128,9 @@ typedef struct dnacl_sweep {
 /* Parse and validate a sweep file: every key, type and range, the model files, every
  * override against every model, the evaluations (one that this build cannot run yet is an
  * error naming it), and that the cell ids are unique. Errors are DNACL_ERR_PARSE with
- * file:line:col, the line and a caret. No device and no data are touched. */
+ * file:line:col, the line and a caret. Then the input files (data, valid, test, labels,
+ * motifs, databases) are hashed for the id, once: a file that cannot be read is an error
+ * at the place it is named. No device is touched and no data is parsed. */
 dnacl_status dnacl_sweep_load(const char *path, dnacl_sweep *out);
 dnacl_status dnacl_sweep_parse(const char *path, const char *text, dnacl_sweep *out);
 void dnacl_sweep_free(dnacl_sweep *sw);
@@ -171,15 +183,20 @@ dnacl_status dnacl_sweep_run(dnacl_ctx *ctx, const dnacl_sweep *sw, const char *
 void dnacl_sweep_interrupt(void);
 int dnacl_sweep_interrupted(void);
 
-/* Merge the results of shard directories into out_dir (which may be one of them): refuses
- * directories of different sweeps; rows ordered by cell index, a cell found twice kept
- * once. *n_rows and *n_cells (may be NULL) receive the rows merged and the sweep's cells. */
+/* Merge the results of shard directories into out_dir (which may be one of them; rows it
+ * already holds are kept): refuses directories of different sweeps; rows placed in the
+ * largest grid among them (a shard run with a grown sweep file) and ordered by its cell
+ * index, a cell found twice kept once. out_dir/runs/<id> becomes a relative symbolic link
+ * to the run directory of each row's shard (one already there as a real directory is left
+ * alone), and out_dir/data.h5 one to a shard's simulated data, so `dnacl eval/report/score`
+ * work from out_dir. Nothing is moved or deleted. *n_rows and *n_cells (may be NULL)
+ * receive the rows merged and the sweep's cells. */
 dnacl_status dnacl_sweep_collect(const char *const *dirs, int n_dirs, const char *out_dir, FILE *log,
                                  int *n_rows, int *n_cells);
 
 /* State of each cell in out_dir's results (for --dry-run): 0 to do, 1 done, 2 failed.
  * state has sw->n_cells entries; an out_dir without results gives all 0. Refuses an
- * out_dir of another sweep. */
+ * out_dir of another sweep, as dnacl_sweep_run would. */
 dnacl_status dnacl_sweep_states(const dnacl_sweep *sw, const char *out_dir, int *state);
 
 /* ---- results tables ------------------------------------------------------------------------ */

@@ -2,7 +2,12 @@
  * of dx and dw, a double-precision host reference on awkward geometries (length shorter
  * than a vector, kernel longer than the input with same padding, dilation with valid
  * padding, Lout = 1), determinism and overwrite semantics of the parameter gradients,
- * and shape errors naming the layer. */
+ * and shape errors naming the layer.
+ * `test_conv1d --bench [reps]` instead times the chapter's second convolution (64 -> 64,
+ * kernel 10, same, L = 100) at batch 32 and 256: forward, backward's dx alone, its
+ * parameter gradients alone, and the whole backward. Tests never assert on time. */
+#include <time.h>
+
 #include "harness.h"
 #include "nn/layer.h"
 
@@ -361,7 +366,72 @@ static void test_shape_errors(dnacl_ctx *ctx) {
   dnacl_layer_free(l);
 }
 
-int main(void) {
+/* ---- benchmark ----------------------------------------------------------------------------- */
+
+static double clock_s(clockid_t id) {
+  struct timespec t;
+  clock_gettime(id, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+enum { B_FWD, B_DX, B_DW, B_BWD, B_PARTS };
+
+static void bench_part(run *r, int part) {
+  switch (part) {
+  case B_FWD: OK(r->l->ops->forward(r->l, r->ctx, &r->x, &r->y, 1)); break;
+  case B_DX: OK(r->l->ops->backward(r->l, r->ctx, &r->x, &r->y, &r->dy, &r->dx, 0)); break;
+  case B_DW: OK(r->l->ops->backward(r->l, r->ctx, &r->x, &r->y, &r->dy, NULL, 1)); break;
+  default: OK(r->l->ops->backward(r->l, r->ctx, &r->x, &r->y, &r->dy, &r->dx, 1)); break;
+  }
+  OK(dnacl_finish(r->ctx));
+}
+
+/* The best of reps timings of a loop of calls lasting about 0.2 s each: on a shared
+ * machine the minimum is the steadiest estimate of what the code costs; process CPU time
+ * (PoCL's worker threads included) is printed beside it. */
+static int bench(int reps) {
+  dnacl_ctx *ctx = harness_ctx();
+  const char *name[B_PARTS] = {"forward", "backward-dx", "backward-dw+db", "backward-all"};
+  /* FLOPs of each part as multiply-adds x 2; dx and dw are each a forward's worth. */
+  const double mult[B_PARTS] = {1, 1, 1, 2};
+  const int batches[2] = {32, 256};
+  for (int bi = 0; bi < 2; bi++) {
+    geom g = make_geom(batches[bi], 64, 64, 100, 10, 1, 1, 1);
+    size_t nx = (size_t)g.B * g.Cin * g.L, ny = (size_t)g.B * g.Cout * g.Lout, nw = (size_t)g.Cout * g.Cin * g.K;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(g.Cout * 4), *dy = malloc(ny * 4);
+    for (size_t j = 0; j < nx; j++) x[j] = frand();
+    for (size_t j = 0; j < nw; j++) w[j] = frand();
+    for (int j = 0; j < g.Cout; j++) b[j] = frand();
+    for (size_t j = 0; j < ny; j++) dy[j] = frand();
+    run r;
+    run_open(&r, ctx, &g, x, w, b, dy);
+    double flops = 2.0 * g.B * g.Cout * g.Cin * g.K * g.Lout;
+    for (int part = 0; part < B_PARTS; part++) {
+      bench_part(&r, part); /* warm-up: kernel builds, scratch */
+      double best = 1e30, best_cpu = 0;
+      for (int rep = 0; rep < reps; rep++) {
+        int n = 0;
+        double t0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID), dt;
+        do {
+          bench_part(&r, part);
+          n++;
+          dt = clock_s(CLOCK_MONOTONIC) - t0;
+        } while (dt < 0.2);
+        double cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        if (dt / n < best) best = dt / n, best_cpu = cpu / n;
+      }
+      printf("conv2 batch %d %-15s %8.3f ms  %6.1f GFLOP/s  cpu %8.3f ms\n", g.B, name[part], best * 1e3,
+             flops * mult[part] / best * 1e-9, best_cpu * 1e3);
+    }
+    run_close(&r);
+    free(x), free(w), free(b), free(dy);
+  }
+  dnacl_ctx_release(ctx);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && !strcmp(argv[1], "--bench")) return bench(argc > 2 ? atoi(argv[2]) : 5);
   dnacl_ctx *ctx = harness_ctx();
   golden_cases(ctx);
   test_reference(ctx);

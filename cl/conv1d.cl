@@ -11,18 +11,20 @@
  * have no bounds checks in their inner loops and no slow edge path. The copies are the
  * size of the activations, a small fraction of the GEMM traffic.
  *
- * conv1d_igemm (forward, and dx as a convolution of the padded dy with flipped,
- * transposed weights):
- *   out[b, o, p] = bias[o] + sum_{c<C, k<K} wt[o, c*K + k] * in[b, c, off + p + k*dil]
+ * conv1d_igemm (forward, and dx as a convolution of the padded dy with the weights
+ *   transposed, the taps taken backwards):
+ *   out[b, o, p] = bias[o] + sum_{c<C, k<K} wt[o*w_os + c*w_cs + k] * in[b, c, off + p + k*xstep]
+ *   Forward: w_os = C*K, w_cs = K, xstep = dilation. dx (O is the layer's Cin, C its Cout)
+ *   reads w itself with w_os = K, w_cs = O*K and xstep = -dilation: no flipped copy of w.
  *   Each work-item keeps an MR x 16 block (MR output channels x 16 positions) in MR float16
  *   accumulators, as gemm_cpu_nn does: one vector load of an input row per (c, k) feeds MR
  *   multiply-adds with broadcast weights.
- * conv1d_dw (weight gradient):
- *   dw[o, c*K + k] = sum_b sum_l dy[b, o, l] * in[b, c, l + k*dil]
+ * conv1d_dw, conv1d_dw_sum (weight and bias gradients):
+ *   dw[o, c*K + k] = sum_b sum_l dy[b, o, l] * in[b, c, l + k*dil],  db[o] = sum_b sum_l dy[b, o, l]
  *   Both factors are contiguous along l, so each work-item computes a DM x DN block of dot
- *   products vectorised along l, the batch summed in a fixed order (deterministic, no
- *   atomics). Rows are zero beyond Lout up to the next multiple of 16, so whole vectors
- *   can be used.
+ *   products vectorised along l over one block of sequences; conv1d_dw_sum then adds the
+ *   blocks. Every sum runs in a fixed order (deterministic, no atomics). Rows are zero
+ *   beyond Lout up to the next multiple of 16, so whole vectors can be used.
  *
  * Edge tiles shift back inside the matrix and write only what they own (see cl/gemm.cl). */
 
@@ -33,7 +35,7 @@
 #define DM 4
 #endif
 #ifndef DN
-#define DN 4
+#define DN 6
 #endif
 
 inline int tile_start(int t, int w, int len) { return max(0, min(t * w, len - w)); }
@@ -55,37 +57,29 @@ __kernel void conv1d_pad(__global const float *src, int rows, int slen, __global
   for (int j = slen; j < drow - left; j++) d[j] = 0.0f;
 }
 
-/* wt[c, o*K + k'] = w[o, c, K-1-k']: the weights of dx as a convolution of dy. */
-__kernel void conv1d_flip(__global const float *w, int cout, int cin, int K, __global float *wt) {
-  int i = get_global_id(0);
-  if (i >= cout * cin * K) return;
-  int kk = i % K, c = (i / K) % cin, o = i / (K * cin);
-  wt[((size_t)c * cout + o) * K + (K - 1 - kk)] = w[i];
-}
-
-__kernel void conv1d_igemm(int O, int C, int K, int dil, int P, __global const float *in,
+__kernel void conv1d_igemm(int O, int C, int K, int xstep, int P, __global const float *in,
                            int in_bstride, int in_row, int off, __global const float *wt,
-                           __global const float *bias, int has_bias, __global float *out) {
+                           int w_os, int w_cs, __global const float *bias, int has_bias,
+                           __global float *out) {
   const int p_own = get_global_id(0) * 16, o_own = get_global_id(1) * MR;
   if (p_own >= P || o_own >= O) return;
   const int p0 = tile_start(get_global_id(0), 16, P), o0 = tile_start(get_global_id(1), MR, O);
-  const int CK = C * K;
   __global const float *wr[MR];
   float16 acc[MR];
 #pragma unroll
   for (int i = 0; i < MR; i++) {
     int o = min(o0 + i, O - 1);
-    wr[i] = wt + (size_t)o * CK;
+    wr[i] = wt + (size_t)o * w_os;
     acc[i] = (float16)(has_bias ? bias[o] : 0.0f);
   }
   __global const float *x = in + get_global_id(2) * (size_t)in_bstride + off + p0;
   for (int c = 0; c < C; c++, x += in_row) {
     __global const float *xk = x;
-    for (int k = 0; k < K; k++, xk += dil) {
+    const int c0 = c * w_cs;
+    for (int k = 0; k < K; k++, xk += xstep) {
       float16 v = vload16(0, xk);
-      const int ck = c * K + k;
 #pragma unroll
-      for (int i = 0; i < MR; i++) acc[i] = mad((float16)(wr[i][ck]), v, acc[i]);
+      for (int i = 0; i < MR; i++) acc[i] = mad((float16)(wr[i][c0 + k]), v, acc[i]);
     }
   }
   __global float *y = out + get_global_id(2) * (size_t)O * P;
@@ -112,18 +106,48 @@ inline float hsum16(float16 v) {
   return c.x + c.y;
 }
 
-/* dy[b, o, l] = dyp[b*dy_bstride + o*dy_row + dy_off + l], zero for Lout <= l < 16*nchunks;
- * in[b, c, l + k*dil] = x[b*x_bstride + c*x_row + l + k*dil]. */
-__kernel void conv1d_dw(int O, int C, int K, int dil, int B, int nchunks, __global const float *dyp,
-                        int dy_bstride, int dy_row, int dy_off, __global const float *x,
-                        int x_bstride, int x_row, __global float *dw) {
-  const int CK = C * K;
-  const int n_own = get_global_id(0) * DN, o_own = get_global_id(1) * DM;
-  if (n_own >= CK || o_own >= O) return;
-  const int n0 = tile_start(get_global_id(0), DN, CK), o0 = tile_start(get_global_id(1), DM, O);
-  size_t ao[DM], bo[DN];
+/* Partial weight and bias gradients of one block of sequences, b in [blk*BB, blk*BB + BB):
+ *   part[blk, o, n] = sum_{b in block} sum_l dy[b, o, l] * in[b, c, l + k*dil], n = c*K + k < CK
+ *   part[blk, o, CK] = sum_{b in block} sum_l dy[b, o, l]      (the bias gradient)
+ * with dy[b, o, l] = dyp[b*dy_bstride + o*dy_row + dy_off + l], zero for Lout <= l <
+ * 16*nchunks, and in[b, c, j] = x[b*x_bstride + c*x_row + j].
+ * Why blocks of sequences: a work-item streams its DM rows of dy and DN rows of x over the
+ * whole reduction. Over all of a batch of 256 that is 8 MB of each for the chapter's conv2,
+ * far beyond a core's 1 MB L2, so every tile read them again from L3: dw took 30% longer
+ * than the forward GEMM of the same size. Dimension 2 runs slowest, so all tiles of one
+ * block run before the next block starts and share its rows in L2 (the host sizes a block
+ * at about 512 KB). The work-items one past the last tile column along n compute the bias
+ * gradient instead, when N = CK + 1 (the bias had its own kernel, which read dy once more). */
+__kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks,
+                        __global const float *dyp, int dy_bstride, int dy_row, int dy_off,
+                        __global const float *x, int x_bstride, int x_row, int N,
+                        __global float *part) {
+  const int CK = C * K, blk = get_global_id(2);
+  const int ntiles = (CK + DN - 1) / DN, n_own = get_global_id(0) * DN, o_own = get_global_id(1) * DM;
+  if (get_global_id(0) >= ntiles + (N - CK) || o_own >= O) return;
+  const int o0 = tile_start(get_global_id(1), DM, O);
+  const int b0 = blk * BB, b1 = min(B, b0 + BB);
+  __global float *out = part + (size_t)blk * O * N;
+  size_t ao[DM];
 #pragma unroll
   for (int i = 0; i < DM; i++) ao[i] = (size_t)min(o0 + i, O - 1) * dy_row + dy_off;
+  if (get_global_id(0) == ntiles) { /* the bias column */
+    float16 acc[DM];
+#pragma unroll
+    for (int i = 0; i < DM; i++) acc[i] = (float16)(0.0f);
+    for (int b = b0; b < b1; b++) {
+      __global const float *db = dyp + (size_t)b * dy_bstride;
+      for (int ch = 0; ch < nchunks; ch++)
+#pragma unroll
+        for (int i = 0; i < DM; i++) acc[i] += vload16(0, db + ao[i] + ch * 16);
+    }
+#pragma unroll
+    for (int i = 0; i < DM; i++)
+      if (o0 + i >= o_own && o0 + i < O) out[(size_t)(o0 + i) * N + CK] = hsum16(acc[i]);
+    return;
+  }
+  const int n0 = tile_start(get_global_id(0), DN, CK);
+  size_t bo[DN];
 #pragma unroll
   for (int j = 0; j < DN; j++) {
     int n = min(n0 + j, CK - 1);
@@ -134,7 +158,7 @@ __kernel void conv1d_dw(int O, int C, int K, int dil, int B, int nchunks, __glob
   for (int i = 0; i < DM; i++)
 #pragma unroll
     for (int j = 0; j < DN; j++) acc[i][j] = (float16)(0.0f);
-  for (int b = 0; b < B; b++) {
+  for (int b = b0; b < b1; b++) {
     __global const float *db = dyp + (size_t)b * dy_bstride;
     __global const float *xb = x + (size_t)b * x_bstride;
     for (int ch = 0; ch < nchunks; ch++) {
@@ -157,22 +181,32 @@ __kernel void conv1d_dw(int O, int C, int K, int dil, int B, int nchunks, __glob
     for (int j = 0; j < DN; j++) {
       int n = n0 + j;
       if (n < n_own || n >= CK) continue;
-      dw[(size_t)o * CK + n] = hsum16(acc[i][j]);
+      out[(size_t)o * N + n] = hsum16(acc[i][j]);
     }
   }
 }
 
-/* db[o] = sum_b sum_l dy[b, o, l] in a fixed order, from the padded dy (zeros past Lout,
- * rows aligned) with 16 partial sums: a single running sum is one long chain of dependent
- * additions, latency-bound. */
-__kernel void conv1d_db(int O, int B, int nchunks, __global const float *dyp, int dy_bstride,
-                        int dy_row, int dy_off, __global float *db) {
-  int o = get_global_id(0);
-  if (o >= O) return;
-  float16 acc = (float16)(0.0f);
-  for (int b = 0; b < B; b++) {
-    __global const float *r = dyp + (size_t)b * dy_bstride + (size_t)o * dy_row + dy_off;
-    for (int ch = 0; ch < nchunks; ch++) acc += vload16(ch, r);
+/* dw[o, n] = sum_blk part[blk, o, n] for n < CK and, with a bias, db[o] = sum_blk
+ * part[blk, o, CK]: the blocks in a fixed order, so the result does not depend on how the
+ * work was scheduled. A work-item sums 16 consecutive n as one vector (a work-item per
+ * element ran at a tenth of memory speed on PoCL); the last one of a row goes element by
+ * element. */
+__kernel void conv1d_dw_sum(int O, int CK, int N, int nblk, __global const float *part,
+                            __global float *dw, __global float *db) {
+  const int n0 = get_global_id(0) * 16, o = get_global_id(1);
+  if (n0 >= N || o >= O) return;
+  __global const float *p = part + (size_t)o * N + n0;
+  const size_t bstride = (size_t)O * N;
+  if (n0 + 16 <= CK) {
+    float16 s = vload16(0, p);
+    for (int k = 1; k < nblk; k++) s += vload16(0, p + k * bstride);
+    vstore16(s, 0, dw + (size_t)o * CK + n0);
+    return;
   }
-  db[o] = hsum16(acc);
+  for (int n = n0; n < min(N, n0 + 16); n++, p++) {
+    float s = p[0];
+    for (int k = 1; k < nblk; k++) s += p[k * bstride];
+    if (n < CK) dw[(size_t)o * CK + n] = s;
+    else db[o] = s;
+  }
 }

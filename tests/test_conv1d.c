@@ -2,7 +2,8 @@
  * of dx and dw, a double-precision host reference on awkward geometries (length shorter
  * than a vector, kernel longer than the input with same padding, dilation with valid
  * padding, Lout = 1), determinism and overwrite semantics of the parameter gradients,
- * and shape errors naming the layer.
+ * and shape errors naming the layer; the kernels again with the other device class's
+ * register blocks and work split.
  * `test_conv1d --bench [reps]` instead times the chapter's second convolution (64 -> 64,
  * kernel 10, same, L = 100) at batch 32 and 256: forward, backward's dx alone, its
  * parameter gradients alone, and the whole backward. Tests never assert on time. */
@@ -264,6 +265,8 @@ static void test_reference(dnacl_ctx *ctx) {
       {1, 1, 1, 1, 1, 1, 1, 1},     /* the smallest layer */
       {4, 7, 13, 33, 6, 1, 2, 1},   /* even kernel, dilated same padding: left 5, right 5 */
       {3, 6, 11, 17, 3, 1, 7, 0},   /* dilated span 14 of a 17-long input */
+      {5, 16, 40, 1000, 3, 1, 1, 1},/* 224 KB of padded rows per sequence: dw sums blocks
+                                       of 2, 2 and 1 sequences (512 KB blocks, conv1d.c) */
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     const int *c = cases[i];
@@ -437,6 +440,12 @@ int main(int argc, char **argv) {
   test_reference(ctx);
   test_semantics(ctx);
   test_shape_errors(ctx);
+  dnacl_ctx_release(ctx);
+  /* The other device class's register blocks and work split (GPU: MR 4, dw 2 x 2). */
+  ctx = harness_other_class_ctx();
+  golden_cases(ctx);
+  test_reference(ctx);
+  test_semantics(ctx);
   dnacl_ctx_release(ctx);
   return harness_summary();
 }

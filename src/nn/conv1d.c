@@ -6,14 +6,14 @@
  *
  * Every pass is an implicit GEMM on zero-padded copies (cl/conv1d.cl says why):
  *   forward  y  = conv(pad(x), w)
- *   dx          = conv(pad(dy), w flipped along K with Cin and Cout swapped), evaluated
- *                 only at the input's positions (an offset into the padded rows)
- *   dw          = sum over batch and length of dy x shifted, in a fixed order
- *   db          = sum over batch and length of dy, in a fixed order
+ *   dx          = conv(pad(dy), w with Cin and Cout swapped, taps taken backwards),
+ *                 evaluated only at the input's positions (an offset into the padded rows)
+ *   dw, db      = sums over length and batch of dy times x shifted (of dy alone for db):
+ *                 partial sums over blocks of sequences, then the blocks in a fixed order
  * Scratch (l->saved, reallocated only when the batch shape changes):
  *   saved[0] padded x (B, Cin, xrow)
  *   saved[1] padded dy (B, Cout, dyrow)
- *   saved[2] flipped weights (Cin, Cout*K)
+ *   saved[2] partial weight and bias gradients (blocks, Cout, Cin*K + bias)
  * The padded x is rebuilt in backward from the x it is given, so backward does not depend
  * on forward having kept anything. */
 #include <stdio.h>
@@ -106,16 +106,19 @@ static dnacl_status geometry(const dnacl_layer *l, const dnacl_tensor *x, const 
  * chapter's 64 channels and keeps 8 float16 accumulators in AVX-512 registers (4, 6, 10, 12
  * and 14 measured slower on conv2); 4 when there are at most 4 output channels (dx of the
  * one-hot first layer), where 8 would compute half a block for nothing.
- * conv1d_dw: DW x DW dot products of 16 lanes per work-item: 4 on the CPU (16 accumulators
- * + 8 loaded vectors of the 32 registers).
- * A GPU gets 4 and 2 to keep register pressure moderate (64 floats of accumulators). */
+ * conv1d_dw: DM x DN dot products of 16 lanes per work-item (DM output channels, DN
+ * columns of Cin*K): 4 x 6 on the CPU, 24 accumulators + 4 loaded rows of dy + 1 of x in
+ * the 32 registers. On the chapter's conv2, 4 x 6 took 4% less time than 4 x 4 and 6 x 4,
+ * 4 x 5 about 2%; 2 x 10 (a column block per input channel) and 3 x 8 took 30% more.
+ * A GPU gets 4 and 2 x 2 to keep register pressure moderate (64 floats of accumulators). */
 static int mr(const dnacl_ctx *ctx, int O) { return ctx->is_cpu && O > 4 ? 8 : 4; }
-static int dw_block(const dnacl_ctx *ctx) { return ctx->is_cpu ? 4 : 2; }
-/* Program options for a kernel with O output rows; the small kernels (pad, flip, db) live
+static int dw_rows(const dnacl_ctx *ctx) { return ctx->is_cpu ? 4 : 2; }
+static int dw_cols(const dnacl_ctx *ctx) { return ctx->is_cpu ? 6 : 2; }
+/* Program options for a kernel with O output rows; the small kernels (pad, dw, dw_sum) live
  * in the same program as the main ones, so they ask for the common O of 8. */
 static const char *opts(const dnacl_ctx *ctx, int O) {
   if (!ctx->is_cpu) return "-DMR=4 -DDM=2 -DDN=2";
-  return mr(ctx, O) == 8 ? "-DMR=8 -DDM=4 -DDN=4" : "-DMR=4 -DDM=4 -DDN=4";
+  return mr(ctx, O) == 8 ? "-DMR=8 -DDM=4 -DDN=6" : "-DMR=4 -DDM=4 -DDN=6";
 }
 /* Work-group size along the first dimension: on the CPU, 4 tiles along the length share
  * their input rows in cache; a GPU chooses for itself (NULL local size). */
@@ -134,15 +137,17 @@ static dnacl_status pad_rows(dnacl_ctx *ctx, cl_mem src, int rows, int slen, cl_
   return dnacl_run(ctx, k, 1, &g, NULL, "miimii", src, rows, slen, dst, drow, left);
 }
 
-/* out (B, O, P) = conv of in (rows of in_row, channel block C, from offset off) with wt. */
-static dnacl_status igemm(dnacl_ctx *ctx, int B, int O, int C, int K, int dil, int P, cl_mem in,
-                          int in_row, int off, cl_mem wt, cl_mem bias, cl_mem out) {
+/* out[b, o, p] = bias[o] + sum_{c<C, k<K} wt[o*w_os + c*w_cs + k] * in[b, c, off + p + k*xstep],
+ * in rows of in_row floats, C of them per sequence. */
+static dnacl_status igemm(dnacl_ctx *ctx, int B, int O, int C, int K, int xstep, int P, cl_mem in,
+                          int in_row, int off, cl_mem wt, int w_os, int w_cs, cl_mem bias,
+                          cl_mem out) {
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, O), "conv1d_igemm", &k));
   int m = mr(ctx, O);
   size_t g[3] = {(size_t)(P + 15) / 16, (size_t)(O + m - 1) / (size_t)m, (size_t)B}, loc[3];
-  return dnacl_run(ctx, k, 3, g, local_size(ctx, loc, g[0]), "iiiiimiiimmim", O, C, K, dil, P, in, C * in_row, in_row,
-                   off, wt, bias ? bias : wt, bias ? 1 : 0, out);
+  return dnacl_run(ctx, k, 3, g, local_size(ctx, loc, g[0]), "iiiiimiiimiimim", O, C, K, xstep, P, in,
+                   C * in_row, in_row, off, wt, w_os, w_cs, bias ? bias : wt, bias ? 1 : 0, out);
 }
 
 static dnacl_status conv1d_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
@@ -155,7 +160,7 @@ static dnacl_status conv1d_forward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_t
   DNACL_TRY(dnacl_layer_scratch(l, ctx, 0, 3, xs));
   DNACL_TRY(pad_rows(ctx, x->buf, g.B * c->cin, g.L, l->saved[0].buf, g.xrow, g.left));
   return igemm(ctx, g.B, c->cout, c->cin, c->K, c->dilation, g.Lout, l->saved[0].buf, g.xrow, 0,
-               l->params[0].value.buf, c->bias ? l->params[1].value.buf : NULL, y->buf);
+               l->params[0].value.buf, c->cin * c->K, c->K, c->bias ? l->params[1].value.buf : NULL, y->buf);
 }
 
 static dnacl_status conv1d_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_tensor *x,
@@ -176,35 +181,45 @@ static dnacl_status conv1d_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_
   DNACL_TRY(pad_rows(ctx, dy->buf, g.B * c->cout, g.Lout, dyp, g.dyrow, g.dylead));
   cl_mem w = l->params[0].value.buf;
   if (dx) {
-    /* dx[b, c, p] = sum_{o, k'} w[o, c, K-1-k'] * dy[b, o, p + left - span + k'*d], and
-     * dy[b, o, i] is dyp[b, o, dylead + i]. */
-    int ws[2] = {c->cin, c->cout * K};
-    DNACL_TRY(dnacl_layer_scratch(l, ctx, 2, 2, ws));
-    cl_kernel k;
-    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_flip", &k));
-    size_t gw = (size_t)c->cout * c->cin * K;
-    DNACL_TRY(dnacl_run(ctx, k, 1, &gw, NULL, "miiim", w, c->cout, c->cin, K, l->saved[2].buf));
-    DNACL_TRY(igemm(ctx, g.B, c->cin, c->cout, K, d, g.L, dyp, g.dyrow,
-                    g.dylead - g.span + g.left, l->saved[2].buf,
-                    NULL, dx->buf));
+    /* dx[b, c, p] = sum_{o, k} w[o, c, k] * dy[b, o, p + left - k*d] and dy[b, o, i] is
+     * dyp[b, o, dylead + i]: a convolution of the padded dy with w transposed (strides K
+     * and Cin*K) whose input steps back by d per tap, from dylead + left. There is no
+     * flipped copy of w: its kernel took about 7% of dx's time at batch 32. Reading w
+     * flipped instead (a stride of -1 along k) made the compiler step eight weight pointers
+     * in the inner loop; stepping the input backwards keeps one index. */
+    DNACL_TRY(igemm(ctx, g.B, c->cin, c->cout, K, -d, g.L, dyp, g.dyrow, g.dylead + g.left, w, K,
+                    c->cin * K, NULL, dx->buf));
   }
   if (!param_grads) return DNACL_OK;
   int xs[3] = {g.B, c->cin, g.xrow};
   DNACL_TRY(dnacl_layer_scratch(l, ctx, 0, 3, xs));
   DNACL_TRY(pad_rows(ctx, x->buf, g.B * c->cin, g.L, l->saved[0].buf, g.xrow, g.left));
+  /* Sequences per block of the partial sums: about 512 KB of padded dy and x rows, half
+   * of a core's L2, so a block stays there while every tile of dw reads it (conv1d_dw).
+   * On the chapter's conv2 at batch 256, blocks of 256 KB, 512 KB, 1 MB and the whole
+   * batch took 6.4, 6.1, 6.8 and 8.1 ms (best of many runs, summing the blocks included). */
+  size_t per_seq = ((size_t)c->cout * g.dyrow + (size_t)c->cin * g.xrow) * sizeof(float);
+  int BB = (int)(((size_t)512 << 10) / per_seq);
+  if (BB < 1) BB = 1;
+  if (BB > g.B) BB = g.B;
+  int nblk = (g.B + BB - 1) / BB;
+  /* Columns of the partial sums: Cin*K of dw, then one of db. */
+  int CK = c->cin * K, N = CK + (c->bias ? 1 : 0), dm = dw_rows(ctx), dn = dw_cols(ctx);
+  int ps[3] = {nblk, c->cout, N};
+  DNACL_TRY(dnacl_layer_scratch(l, ctx, 2, 3, ps));
+  cl_mem part = l->saved[2].buf;
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_dw", &k));
-  int CK = c->cin * K, bw = dw_block(ctx);
-  size_t gd[2] = {(size_t)(CK + bw - 1) / (size_t)bw, (size_t)(c->cout + bw - 1) / (size_t)bw}, ld[3];
-  DNACL_TRY(dnacl_run(ctx, k, 2, gd, local_size(ctx, ld, gd[0]), "iiiiiimiiimiim", c->cout, c->cin, K, d, g.B, g.nchunks,
-                      dyp, c->cout * g.dyrow, g.dyrow, g.dylead, l->saved[0].buf, c->cin * g.xrow,
-                      g.xrow, l->params[0].grad.buf));
-  if (c->bias) {
-    DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_db", &k));
-    size_t gb = (size_t)c->cout;
-    DNACL_TRY(dnacl_run(ctx, k, 1, &gb, NULL, "iiimiiim", c->cout, g.B, g.nchunks, dyp,
-                        c->cout * g.dyrow, g.dyrow, g.dylead, l->params[1].grad.buf));
-  }
+  size_t gd[3] = {(size_t)(CK + dn - 1) / (size_t)dn + (size_t)(N - CK), (size_t)(c->cout + dm - 1) / (size_t)dm,
+                  (size_t)nblk}, ld[3];
+  DNACL_TRY(dnacl_run(ctx, k, 3, gd, local_size(ctx, ld, gd[0]), "iiiiiiimiiimiiim", c->cout, c->cin, K, d,
+                      g.B, BB, g.nchunks, dyp, c->cout * g.dyrow, g.dyrow, g.dylead, l->saved[0].buf,
+                      c->cin * g.xrow, g.xrow, N, part));
+  DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, 8), "conv1d_dw_sum", &k));
+  size_t gs[2] = {(size_t)(N + 15) / 16, (size_t)c->cout};
+  cl_mem dw = l->params[0].grad.buf;
+  DNACL_TRY(dnacl_run(ctx, k, 2, gs, NULL, "iiiimmm", c->cout, CK, N, nblk, part, dw,
+                      c->bias ? l->params[1].grad.buf : dw));
   return DNACL_OK;
 }
 

@@ -1,7 +1,8 @@
 /* Flatten: (B, C, L) -> (B, C*L) in C-major order (feature c*L + l), PyTorch's
  * x.flatten(1). The row-major layout already is that order, so the data do not move: forward
- * and backward are a copy, or nothing at all when the model hands the same buffer in and out
- * (a dnacl_tensor_view). Rank-2 inputs pass through unchanged.
+ * and backward are nothing at all when the caller hands the same buffer in and out (a
+ * dnacl_tensor_view, as dnacl_model_plan does), else a copy. Rank-2 inputs pass through
+ * unchanged.
  *
  * DeepLIFT: no rescale rule (NULL); flatten is linear and its backward is exact. */
 #include "nn/layer.h"

@@ -219,15 +219,19 @@ dnacl_status dnacl_gemm(dnacl_ctx *ctx, cl_mem a, cl_mem b, cl_mem c, const dnac
    * when the transposed operand is reused by many tiles (the other dimension >= 256) and
    * the product is big:
    *   A^T B^T always (no kernel reads both down columns);
-   *   A^T B when K >= 256 (1000^3: 230 against 172 GFLOP/s on 2 Zen 5 cores; with short K,
-   *     as in conv-like 640 x 3200 x 64, the direct kernel wins, 214 against 119) or a
-   *     column stride conflicts;
+   *   A^T B when K > 256 (1000^3: 230 against 172 GFLOP/s on 2 Zen 5 cores; with short K,
+   *     as in conv-like 640 x 3200 x 64, the direct kernel wins, 214 against 119; at
+   *     K = 256 the direct kernel's column panel of A, 256 cache lines, still sits in L1:
+   *     the weight gradient of the baseline's dense1 at batch 256, 128 x 3200 x 256, took
+   *     0.85 ms direct against 0.98 transposed, 1000 x 1000 x 256 2.11 against 2.13-2.25,
+   *     while at K = 512 transposing wins, 3.8 against 4.7 ms for 1000 x 1000) or a column
+   *     stride conflicts;
    *   A B when op(B)'s column stride conflicts (1024^3: 255 against 150; but 64 x 25600 x
    *     640 is faster direct, 38 against 20: transposing 64 MB for 64 rows does not pay).
    * The transposed copies are contiguous per batch entry. */
   const double work = (double)M * N * K;
   const int big = work >= 16.0 * 1024 * 1024;
-  int tr_a = g->trans_a && (g->trans_b || (big && N >= 256 && (K >= 256 || conflict_stride(g->lda) ||
+  int tr_a = g->trans_a && (g->trans_b || (big && N >= 256 && (K > 256 || conflict_stride(g->lda) ||
                                                                 conflict_stride(g->ldb))));
   int tr_b = !g->trans_b && (tr_a || (big && M >= 256 && conflict_stride(g->ldb)));
   if (cfg.no_transpose && !(g->trans_a && g->trans_b)) tr_a = tr_b = 0;

@@ -10,15 +10,10 @@
 # in this build. About a minute on two CPU cores (PoCL).
 # Run by ctest from the repository root: bash tests/cli_sweep.sh /path/to/dnacl
 set -u
-DNACL=${1:?usage: bash tests/cli_sweep.sh /path/to/dnacl}
-TMP=$(mktemp -d)
+source "$(dirname "$0")/harness.sh"
+# A sweep left running in the background by the kill -9 check is stopped on exit too.
 bg=
 trap '[ -n "$bg" ] && kill -9 $bg 2>/dev/null; rm -rf "$TMP"' EXIT
-failures=0
-pass() { echo "ok   $*"; }
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
-run() { "$DNACL" "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?; }
-has() { grep -Eq -- "$1" "$2"; }
 rows() { [ -f "$1" ] && tail -n +2 "$1" | wc -l || echo 0; }
 # The columns that must agree between two runs of the same cells: all but wall_s and
 # device (the last two).
@@ -301,5 +296,4 @@ if [ -n "$(col attr_saliency_auroc "$R")" ]; then
     && [ ! -e "$TMP/notruth/results.tsv" ] && pass "attribution on data without ground truth: refused before training" || { fail "no truth: exit $rc"; cat "$TMP/err"; }
 fi
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

@@ -16,9 +16,12 @@
  *   out[b, o, p] = bias[o] + sum_{c<C, k<K} wt[o*w_os + c*w_cs + k] * in[b, c, off + p + k*xstep]
  *   Forward: w_os = C*K, w_cs = K, xstep = dilation. dx (O is the layer's Cin, C its Cout)
  *   reads w itself with w_os = K, w_cs = O*K and xstep = -dilation: no flipped copy of w.
- *   Each work-item keeps an MR x 16 block (MR output channels x 16 positions) in MR float16
- *   accumulators, as gemm_cpu_nn does: one vector load of an input row per (c, k) feeds MR
- *   multiply-adds with broadcast weights.
+ *   Each work-item keeps an MR x 16 block (MR output channels x 16 positions) for each of
+ *   NB sequences in float16 accumulators, as gemm_cpu_nn does: per (c, k), one vector load
+ *   of an input row per sequence and MR broadcast weights, each weight feeding NB
+ *   multiply-adds. Sequences rather than more positions share the weights because the
+ *   length is rarely a multiple of 32 (the chapter's conv2 has 100 positions: 7 tiles of
+ *   16 already compute 112). fma, not mad: PoCL compiles mad to a multiply and an add.
  * conv1d_dw, conv1d_dw_sum (weight and bias gradients):
  *   dw[o, c*K + k] = sum_b sum_l dy[b, o, l] * in[b, c, l + k*dil],  db[o] = sum_b sum_l dy[b, o, l]
  *   Both factors are contiguous along l, so each work-item computes a DM x DN block of dot
@@ -30,6 +33,9 @@
 
 #ifndef MR
 #define MR 8
+#endif
+#ifndef NB
+#define NB 2
 #endif
 #ifndef DM
 #define DM 4
@@ -57,44 +63,60 @@ __kernel void conv1d_pad(__global const float *src, int rows, int slen, __global
   for (int j = slen; j < drow - left; j++) d[j] = 0.0f;
 }
 
-__kernel void conv1d_igemm(int O, int C, int K, int xstep, int P, __global const float *in,
+__kernel void conv1d_igemm(int O, int C, int K, int xstep, int P, int B, __global const float *in,
                            int in_bstride, int in_row, int off, __global const float *wt,
                            int w_os, int w_cs, __global const float *bias, int has_bias,
                            __global float *out) {
-  const int p_own = get_global_id(0) * 16, o_own = get_global_id(1) * MR;
-  if (p_own >= P || o_own >= O) return;
+  const int p_own = get_global_id(0) * 16, o_own = get_global_id(1) * MR, b_own = get_global_id(2) * NB;
+  if (p_own >= P || o_own >= O || b_own >= B) return;
   const int p0 = tile_start(get_global_id(0), 16, P), o0 = tile_start(get_global_id(1), MR, O);
   __global const float *wr[MR];
-  float16 acc[MR];
+  float16 acc[MR][NB];
 #pragma unroll
   for (int i = 0; i < MR; i++) {
     int o = min(o0 + i, O - 1);
     wr[i] = wt + (size_t)o * w_os;
-    acc[i] = (float16)(has_bias ? bias[o] : 0.0f);
+#pragma unroll
+    for (int j = 0; j < NB; j++) acc[i][j] = (float16)(has_bias ? bias[o] : 0.0f);
   }
-  __global const float *x = in + get_global_id(2) * (size_t)in_bstride + off + p0;
+  /* Sequence j of the block is b_own + j, the last sequence again past the end of the batch
+   * (computed, not written). */
+  size_t boff[NB];
+#pragma unroll
+  for (int j = 0; j < NB; j++) boff[j] = (size_t)(min(b_own + j, B - 1) - b_own) * in_bstride;
+  __global const float *x = in + b_own * (size_t)in_bstride + off + p0;
   for (int c = 0; c < C; c++, x += in_row) {
     __global const float *xk = x;
     const int c0 = c * w_cs;
     for (int k = 0; k < K; k++, xk += xstep) {
-      float16 v = vload16(0, xk);
+      float16 v[NB];
 #pragma unroll
-      for (int i = 0; i < MR; i++) acc[i] = mad((float16)(wr[i][c0 + k]), v, acc[i]);
+      for (int j = 0; j < NB; j++) v[j] = vload16(0, xk + boff[j]);
+#pragma unroll
+      for (int i = 0; i < MR; i++) {
+        const float16 w = (float16)(wr[i][c0 + k]);
+#pragma unroll
+        for (int j = 0; j < NB; j++) acc[i][j] = fma(w, v[j], acc[i][j]);
+      }
     }
   }
-  __global float *y = out + get_global_id(2) * (size_t)O * P;
   const int full = p0 == p_own && P >= 16;
 #pragma unroll
-  for (int i = 0; i < MR; i++) {
-    int o = o0 + i;
-    if (o < o_own || o >= O) continue;
-    __global float *yr = y + (size_t)o * P + p0;
-    if (full) {
-      vstore16(acc[i], 0, yr);
-    } else {
-      float t[16];
-      vstore16(acc[i], 0, t);
-      for (int j = max(0, p_own - p0); j < 16 && p0 + j < P; j++) yr[j] = t[j];
+  for (int j = 0; j < NB; j++) {
+    if (b_own + j >= B) continue;
+    __global float *y = out + (size_t)(b_own + j) * O * P;
+#pragma unroll
+    for (int i = 0; i < MR; i++) {
+      int o = o0 + i;
+      if (o < o_own || o >= O) continue;
+      __global float *yr = y + (size_t)o * P + p0;
+      if (full) {
+        vstore16(acc[i][j], 0, yr);
+      } else {
+        float t[16];
+        vstore16(acc[i][j], 0, t);
+        for (int q = max(0, p_own - p0); q < 16 && p0 + q < P; q++) yr[q] = t[q];
+      }
     }
   }
 }
@@ -170,7 +192,7 @@ __kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks
 #pragma unroll
       for (int i = 0; i < DM; i++)
 #pragma unroll
-        for (int j = 0; j < DN; j++) acc[i][j] = mad(a[i], v[j], acc[i][j]);
+        for (int j = 0; j < DN; j++) acc[i][j] = fma(a[i], v[j], acc[i][j]);
     }
   }
 #pragma unroll

@@ -102,23 +102,28 @@ static dnacl_status geometry(const dnacl_layer *l, const dnacl_tensor *x, const 
 }
 
 /* Register blocks per device class.
- * conv1d_igemm: MR output channels x 16 positions per work-item. CPU: 8 divides the
- * chapter's 64 channels and keeps 8 float16 accumulators in AVX-512 registers (4, 6, 10, 12
- * and 14 measured slower on conv2); 4 when there are at most 4 output channels (dx of the
- * one-hot first layer), where 8 would compute half a block for nothing.
+ * conv1d_igemm: MR output channels x 16 positions x NB sequences per work-item. CPU: MR 8
+ * divides the chapter's 64 channels; NB 2 makes each broadcast weight feed two
+ * multiply-adds (16 float16 accumulators, 2 loaded rows). With NB 1 the inner loop issued
+ * 9 loads per 8 multiply-adds and ran at about 60% of the two cores' peak: on the chapter's
+ * conv2 NB 2 took 20% less time (batch 256, forward 6.1 -> 4.9 ms), and fma instead of mad
+ * (which PoCL compiles to a multiply and an add) another 4% of CPU time. 4 x 4 measured
+ * as 8 x 2, 6 x 2 and 12 x 1 slower. MR is 4 when there are at most 4 output channels (dx
+ * of the one-hot first layer), where 8 would compute half a block for nothing.
  * conv1d_dw: DM x DN dot products of 16 lanes per work-item (DM output channels, DN
  * columns of Cin*K): 4 x 6 on the CPU, 24 accumulators + 4 loaded rows of dy + 1 of x in
  * the 32 registers. On the chapter's conv2, 4 x 6 took 4% less time than 4 x 4 and 6 x 4,
  * 4 x 5 about 2%; 2 x 10 (a column block per input channel) and 3 x 8 took 30% more.
- * A GPU gets 4 and 2 x 2 to keep register pressure moderate (64 floats of accumulators). */
+ * A GPU gets MR 4, NB 1 and DM x DN 2 x 2 to keep register pressure moderate. */
 static int mr(const dnacl_ctx *ctx, int O) { return ctx->is_cpu && O > 4 ? 8 : 4; }
+static int seqs_per_item(const dnacl_ctx *ctx) { return ctx->is_cpu ? 2 : 1; }
 static int dw_rows(const dnacl_ctx *ctx) { return ctx->is_cpu ? 4 : 2; }
 static int dw_cols(const dnacl_ctx *ctx) { return ctx->is_cpu ? 6 : 2; }
 /* Program options for a kernel with O output rows; the small kernels (pad, dw, dw_sum) live
  * in the same program as the main ones, so they ask for the common O of 8. */
 static const char *opts(const dnacl_ctx *ctx, int O) {
-  if (!ctx->is_cpu) return "-DMR=4 -DDM=2 -DDN=2";
-  return mr(ctx, O) == 8 ? "-DMR=8 -DDM=4 -DDN=6" : "-DMR=4 -DDM=4 -DDN=6";
+  if (!ctx->is_cpu) return "-DMR=4 -DNB=1 -DDM=2 -DDN=2";
+  return mr(ctx, O) == 8 ? "-DMR=8 -DNB=2 -DDM=4 -DDN=6" : "-DMR=4 -DNB=2 -DDM=4 -DDN=6";
 }
 /* Work-group size along the first dimension: on the CPU, 4 tiles along the length share
  * their input rows in cache; a GPU chooses for itself (NULL local size). */
@@ -144,9 +149,9 @@ static dnacl_status igemm(dnacl_ctx *ctx, int B, int O, int C, int K, int xstep,
                           cl_mem out) {
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "conv1d", opts(ctx, O), "conv1d_igemm", &k));
-  int m = mr(ctx, O);
-  size_t g[3] = {(size_t)(P + 15) / 16, (size_t)(O + m - 1) / (size_t)m, (size_t)B}, loc[3];
-  return dnacl_run(ctx, k, 3, g, local_size(ctx, loc, g[0]), "iiiiimiiimiimim", O, C, K, xstep, P, in,
+  int m = mr(ctx, O), nb = seqs_per_item(ctx);
+  size_t g[3] = {(size_t)(P + 15) / 16, (size_t)(O + m - 1) / (size_t)m, (size_t)(B + nb - 1) / (size_t)nb}, loc[3];
+  return dnacl_run(ctx, k, 3, g, local_size(ctx, loc, g[0]), "iiiiiimiiimiimim", O, C, K, xstep, P, B, in,
                    C * in_row, in_row, off, wt, w_os, w_cs, bias ? bias : wt, bias ? 1 : 0, out);
 }
 

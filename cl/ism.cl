@@ -1,4 +1,4 @@
-/* dnacl-selftest: -DGM=4|-DGM=12|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=0|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=1|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=3|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=4|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=5|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=6|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=7|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8
+/* dnacl-selftest: -DGM=4 -DUB=1|-DGM=12 -DUB=2|-DGM=12 -DUB=2 -DFACT=3|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DDOUT -DDIN -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=0|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=1|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=3|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=4|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=5|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=6|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=7|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8
  *
  * In silico saturation mutagenesis (src/explain/ism.c).
  *
@@ -29,6 +29,41 @@
 #ifndef GM
 #define GM 12
 #endif
+#ifndef UB
+#define UB 1
+#endif
+
+#ifdef FACT
+/* The layer's activation function FACT (the dnacl_act numbering) on 16 lanes at once:
+ * act_f of cl/include/act_formulas.cl, the same text cl/activation.cl builds. The
+ * one-pass convolution applies it to the window it writes when an activation follows the
+ * convolution (and its batch norm), and the dense update to its rows when one follows the
+ * first dense layer: there the function runs on 16 lanes inside a pass that is made
+ * anyway, rather than as a pass of its own over the window (gelu as the layer's scalar
+ * kernel once took a third of the incremental method's time at L=200). The tests compare
+ * every activation through this path with the naive method, which uses the layer. */
+#define ACT FACT
+typedef float16 floatv;
+#include "act_formulas.cl"
+#endif
+
+/* Sixteen output channels of a reference row: p[l * stride], lanes past n zero; and
+ * back, lanes past n not written. */
+inline float16 gather16(__global const float *p, int stride, int n) {
+  if (stride == 1 && n == 16) return vload16(0, p);
+  float t[16];
+  for (int l = 0; l < 16; l++) t[l] = l < n ? p[(size_t)l * stride] : 0.0f;
+  return vload16(0, t);
+}
+inline void scatter16(__global float *p, int stride, float16 v, int n) {
+  if (stride == 1 && n == 16) {
+    vstore16(v, 0, p);
+    return;
+  }
+  float t[16];
+  vstore16(v, 0, t);
+  for (int l = 0; l < n; l++) p[(size_t)l * stride] = t[l];
+}
 
 /* Max pooling of one output: the maximum over inputs i0 .. i0 + Wp - 1 of a row, counted
  * from xp (the reference row at the pool's first input); input i is the window's element
@@ -124,31 +159,6 @@ __kernel void ism_conv_gather(__global const float *T, int ldt, __global const f
 }
 
 #ifdef WIN
-#ifdef FACT
-/* The layer's activation function FACT (the dnacl_act numbering) on 16 lanes at once:
- * act_f of cl/include/act_formulas.cl, the same text cl/activation.cl builds. The
- * one-pass convolution below applies it to the window it writes when an activation
- * follows the convolution (and its batch norm): there the function runs as vector code,
- * where the activation layer's own scalar kernel spends ~3 ns per element on exp (gelu: a
- * third of the incremental method's time at L=200). The tests compare every activation
- * through this path with the naive method, which uses the layer. */
-#define ACT FACT
-typedef float16 floatv;
-#include "act_formulas.cl"
-#endif
-
-/* Sixteen output channels of a reference row: p[l * stride], lanes past n zero. */
-inline float16 gather16(__global const float *p, int stride, int n) {
-  float t[16];
-  for (int l = 0; l < 16; l++) t[l] = l < n ? p[(size_t)l * stride] : 0.0f;
-  return vload16(0, t);
-}
-inline void scatter16(__global float *p, int stride, float16 v, int n) {
-  float t[16];
-  vstore16(v, 0, t);
-  for (int l = 0; l < n; l++) p[(size_t)l * stride] = t[l];
-}
-
 /* The same convolution in one pass, for the CPU, when the window is short: built with
  * -D WIN (input window), KK (taps), DIL, so the NACC = WIN + (KK-1)*DIL partial outputs
  * of a block of 16 output channels stay in registers. Per input channel, each 16-wide
@@ -158,64 +168,94 @@ inline void scatter16(__global float *p, int stride, float16 v, int n) {
  * wide); partials outside it fall outside the activation (the window holds every output
  * the change reaches), so they are dropped. Against the GEMM and gather it never writes
  * or re-reads the tap products.
+ * Only the input columns [j0, j1) = Jin[2p], Jin[2p+1] can differ from the reference (the
+ * window is as wide as the widest change; the chapter's second convolution reads 6
+ * columns, of which half the positions change 5): when one column is outside, its
+ * multiply-adds (a sixth of the block's) are skipped, and outputs no changed column
+ * reaches keep the reference's value rather than going through the activation again.
  * The window's values are ref_pre + osc * change (osc: a following batch norm), through
  * the activation FACT when built with one, and then the affine sc2, sh2 of a batch norm
  * after the activation with AFF2; outputs the change does not reach are ref_mid, the
  * reference after all that. Built with PW, PS, a max pooling that follows is applied
  * too, and the pooled window (start Aout, Wout wide) is what is written; without, the
- * convolution's window itself (Aout = Ac, Wout = Wc). */
+ * convolution's window itself (Aout = Ac, Wout = Wc).
+ * Built with DOUT, what is written is the change of that window against the reference
+ * ref_o (transposed, (R, Lo, Cout)), position-major, (V, Wout, Cout): whole 16-channel
+ * vectors, where the (V, C, W) layout took 16 scalar stores per vector (a quarter of the
+ * first block's time). Its readers are another one-pass convolution built with DIN,
+ * which takes the change as it is (no subtraction of the reference per output-channel
+ * block), or the dense update (ism_dense's cs, js), never a layer. */
 #define NACC (WIN + (KK - 1) * DIL)
+#ifdef DIN
+#define DIN_OR(a, b) (a)
+#else
+#define DIN_OR(a, b) (b)
+#endif
+/* Multiply-adds of input columns [JA, JB) of the window (constants: acc stays in
+ * registers). */
+#define CONV_COLUMNS(JA, JB)                                                               \
+  for (int c = 0; c < Cin; c++) {                                                          \
+    const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f; /* x*1+0 == x */     \
+    float d[WIN];                                                                          \
+    _Pragma("unroll") for (int j = JA; j < JB; j++)                                        \
+        d[j] = DIN_OR(xw[j * Cin + c], xw[c * WIN + j] * sc + sh - xr[(size_t)c * Lin + j]); \
+    __global const float *wc = wq + (size_t)c * KK * C16 + o0;                             \
+    _Pragma("unroll") for (int k = 0; k < KK; k++) {                                       \
+      const float16 w = vload16(0, wc + k * C16);                                          \
+      _Pragma("unroll") for (int j = JA; j < JB; j++)                                      \
+          acc[j + (KK - 1 - k) * DIL] = fma((float16)d[j], w, acc[j + (KK - 1 - k) * DIL]);  \
+    }                                                                                      \
+  }
 __kernel void ism_conv_win(__global const float *win, __global const float *ref_in, int Cin, int Lin,
-                           __global const int *Ain, __global const float *isc,
-                           __global const float *ish, int iaff, __global const float *wq, int Cout,
-                           int C16, __global const float *ref_pre, __global const float *ref_mid,
-                           int Lc, __global const int *Ac, int Wc, int left,
-                           __global const float *osc, int oaff, __global const float *sc2,
-                           __global const float *sh2, __global const int *Aout, int Wout,
+                           __global const int *Ain, __global const int *Jin,
+                           __global const float *isc, __global const float *ish, int iaff,
+                           __global const float *wq, int Cout, int C16,
+                           __global const float *ref_pre, __global const float *ref_mid, int Lc,
+                           __global const int *Ac, int Wc, int left, __global const float *osc,
+                           int oaff, __global const float *sc2, __global const float *sh2,
+                           __global const int *Aout, int Wout, __global const float *ref_o, int Lo,
                            __global const int *vlist, int V, __global float *out) {
   const int o0 = get_global_id(0) * 16, v = get_global_id(1);
   if (o0 >= Cout || v >= V) return;
   const int r = vlist[3 * v], p = vlist[3 * v + 1];
-  const int ain = Ain[p], ac = Ac[p];
+  const int ain = Ain[p], ac = Ac[p], j0 = Jin[2 * p], j1 = Jin[2 * p + 1];
   float16 acc[NACC];
 #pragma unroll
   for (int m = 0; m < NACC; m++) acc[m] = (float16)0.0f;
   __global const float *xw = win + (size_t)v * Cin * WIN;
   __global const float *xr = ref_in + (size_t)r * Cin * Lin + ain;
-  for (int c = 0; c < Cin; c++) {
-    const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f; /* x*1 + 0 == x exactly */
-    float d[WIN];
-#pragma unroll
-    for (int j = 0; j < WIN; j++) d[j] = xw[c * WIN + j] * sc + sh - xr[(size_t)c * Lin + j];
-    __global const float *wc = wq + (size_t)c * KK * C16 + o0;
-#pragma unroll
-    for (int k = 0; k < KK; k++) {
-      const float16 w = vload16(0, wc + k * C16);
-#pragma unroll
-      for (int j = 0; j < WIN; j++)
-        acc[j + (KK - 1 - k) * DIL] = mad((float16)d[j], w, acc[j + (KK - 1 - k) * DIL]);
-    }
+#if WIN > 1
+  if (j0 == 0 && j1 == WIN - 1) {
+    CONV_COLUMNS(0, WIN - 1)
+  } else if (j0 == 1 && j1 == WIN) {
+    CONV_COLUMNS(1, WIN)
+  } else
+#endif
+  {
+    CONV_COLUMNS(0, WIN)
   }
+  /* Partials m in [mlo, mhi) are reached by a changed column. */
+  const int mlo = j0, mhi = j1 > j0 ? j1 + (KK - 1) * DIL : j0;
   const int shift = ain - ac + left - (KK - 1) * DIL, no = min(16, Cout - o0);
   /* ref_pre and ref_mid are transposed, (R, Lc, Cout): a position's 16 channels are
    * adjacent (the epilogue spent more on strided loads than on its arithmetic). */
   const size_t row = (size_t)r * Lc * Cout + o0;
-  float so[16];
-  for (int l = 0; l < 16; l++) so[l] = oaff && l < no ? osc[o0 + l] : 1.0f;
-  const float16 s16 = vload16(0, so);
+  /* Lanes past no are never written. */
+  const float16 s16 = oaff ? gather16(osc + o0, 1, no) : (float16)1.0f;
 #ifdef AFF2
   const float16 a2 = gather16(sc2 + o0, 1, no), b2 = gather16(sh2 + o0, 1, no);
 #endif
-  /* The convolution's window in z: outputs no partial reaches (near the ends of the
-   * activation, where the window was shifted inside it) keep the reference's value. The
-   * partials are indexed by constants only, so they never leave the registers. */
+  /* The convolution's window in z: outputs no changed column reaches (near the ends of
+   * the activation, where the window was shifted inside it, or past a column without
+   * change) keep the reference's value. The partials are indexed by constants only, so
+   * they never leave the registers. */
   float16 z[NACC];
   for (int q = 0; q < Wc; q++)
-    if (q < shift || q >= NACC + shift) z[q] = gather16(ref_mid + row + (size_t)(ac + q) * Cout, 1, no);
+    if (q < mlo + shift || q >= mhi + shift) z[q] = gather16(ref_mid + row + (size_t)(ac + q) * Cout, 1, no);
 #pragma unroll
   for (int m = 0; m < NACC; m++) {
     const int q = m + shift;
-    if (q >= 0 && q < Wc) {
+    if (m >= mlo && m < mhi && q >= 0 && q < Wc) {
       const float16 t = mad(s16, acc[m], gather16(ref_pre + row + (size_t)(ac + q) * Cout, 1, no));
 #ifdef FACT
       z[q] = act_f(t);
@@ -227,23 +267,32 @@ __kernel void ism_conv_win(__global const float *win, __global const float *ref_
 #endif
     }
   }
-  __global float *y = out + ((size_t)v * Cout + o0) * Wout;
-#ifdef PW
-  /* Max pooling, first maximum wins and NaN counts as a maximum (cl/pool.cl); inputs
-   * outside the convolution's window are the reference's. */
   const int ap = Aout[p];
+#ifdef DOUT
+  const size_t orow = (size_t)r * Lo * Cout + o0;
+  __global float *y = out + (size_t)v * Wout * Cout + o0;
+#else
+  __global float *y = out + ((size_t)v * Cout + o0) * Wout;
+#endif
   for (int q = 0; q < Wout; q++) {
-    float16 mx = 0.0f;
+#ifdef PW
+    /* Max pooling, first maximum wins and NaN counts as a maximum (cl/pool.cl); inputs
+     * outside the convolution's window are the reference's. */
+    float16 e = 0.0f;
     for (int k = 0; k < PW; k++) {
       const int s = (ap + q) * PS + k, j = s - ac;
-      const float16 e = j >= 0 && j < Wc ? z[j] : gather16(ref_mid + row + (size_t)s * Cout, 1, no);
-      mx = k == 0 ? e : select(mx, e, isgreater(e, mx) | isnan(e));
+      const float16 x = j >= 0 && j < Wc ? z[j] : gather16(ref_mid + row + (size_t)s * Cout, 1, no);
+      e = k == 0 ? x : select(e, x, isgreater(x, e) | isnan(x));
     }
-    scatter16(y + q, Wout, mx, no);
-  }
 #else
-  for (int q = 0; q < Wout; q++) scatter16(y + q, Wout, z[q], no);
+    const float16 e = z[q];
 #endif
+#ifdef DOUT
+    scatter16(y + (size_t)q * Cout, 1, e - gather16(ref_o + orow + (size_t)(ap + q) * Cout, 1, no), no);
+#else
+    scatter16(y + q, Wout, e, no);
+#endif
+  }
 }
 #endif
 
@@ -308,19 +357,22 @@ __kernel void ism_resadd(__global const float *wa, int Wa, __global const int *A
 }
 
 /* The first dense layer, updated by the change of its input:
- *   y[v, u] = yref[r, u] + sum_f wt[c*L + a + j, u] * d[v, f],  f = c*W + j,
- * with d the change of the input window (ism_delta, variant-major) and wt the transposed
- * weights (rows U16 floats apart, zero-padded to a multiple of 16).
+ *   y[v, u] = yref[r, u] + sum_{j, c} wt[(a + j)*C + c, u] * d[v*C*W + c*cs + j*js],
+ * with d the change of the input window (ism_delta's, channel-major: cs = W, js = 1; or
+ * a one-pass convolution's, position-major: cs = 1, js = C) and wt the transposed
+ * weights, position-major (row p*C + c is input c*L + p; rows U16 floats apart,
+ * zero-padded to a multiple of 16 * UB). Built with FACT, the activation after the layer
+ * is applied to y too.
  * groups[2g], groups[2g+1]: first variant and count (<= GM) of a run of variants that share
  * the reference row and the window start, so each 16-wide row of weights loaded feeds GM
  * multiply-adds (neighbouring positions share the window once the pools have shrunk it).
  * Members past the count repeat the last one and are not written. One work-item per group
- * and block of 16 output units. */
-__kernel void ism_dense(__global const float *d, int C, int L, int W, __global const int *A,
+ * and UB blocks of 16 output units: each input broadcast feeds UB multiply-adds. */
+__kernel void ism_dense(__global const float *d, int cs, int js, int C, int L, int W, __global const int *A,
                         __global const int *vlist, __global const int *groups, int ngroups,
                         __global const float *wt, int U, int U16, __global const float *yref,
                         __global float *y) {
-  const int u0 = get_global_id(0) * 16, g = get_global_id(1);
+  const int u0 = get_global_id(0) * 16 * UB, g = get_global_id(1);
   if (u0 >= U || g >= ngroups) return;
   const int v0 = groups[2 * g], cnt = groups[2 * g + 1];
   const int r = vlist[3 * v0], a = A[vlist[3 * v0 + 1]];
@@ -328,27 +380,41 @@ __kernel void ism_dense(__global const float *d, int C, int L, int W, __global c
   __global const float *dv[GM];
 #pragma unroll
   for (int i = 0; i < GM; i++) dv[i] = d + (size_t)(v0 + min(i, cnt - 1)) * CW;
-  float16 acc[GM];
+  float16 acc[GM][UB];
 #pragma unroll
-  for (int i = 0; i < GM; i++) acc[i] = (float16)0.0f;
-  for (int c = 0; c < C; c++) {
-    __global const float *wr = wt + ((size_t)c * L + a) * U16 + u0;
-    for (int j = 0; j < W; j++) {
-      const float16 w = vload16(0, wr + (size_t)j * U16);
-      const int f = c * W + j;
+  for (int i = 0; i < GM; i++)
 #pragma unroll
-      for (int i = 0; i < GM; i++) acc[i] = mad((float16)dv[i][f], w, acc[i]);
+    for (int b = 0; b < UB; b++) acc[i][b] = (float16)0.0f;
+  for (int j = 0; j < W; j++) {
+    __global const float *wr = wt + (size_t)(a + j) * C * U16 + u0;
+    for (int c = 0; c < C; c++) {
+      float16 w[UB];
+#pragma unroll
+      for (int b = 0; b < UB; b++) w[b] = vload16(b, wr + (size_t)c * U16);
+      const int f = c * cs + j * js;
+#pragma unroll
+      for (int i = 0; i < GM; i++) {
+        const float16 x = (float16)dv[i][f];
+#pragma unroll
+        for (int b = 0; b < UB; b++) acc[i][b] = fma(x, w[b], acc[i][b]);
+      }
     }
   }
-  __global const float *br = yref + (size_t)r * U + u0;
-  const int nu = min(16, U - u0);
 #pragma unroll
-  for (int i = 0; i < GM; i++) {
-    if (i < cnt) {
-      float t[16];
-      vstore16(acc[i], 0, t);
-      __global float *yr = y + (size_t)(v0 + i) * U + u0;
-      for (int l = 0; l < nu; l++) yr[l] = br[l] + t[l];
+  for (int b = 0; b < UB; b++) {
+    const int ub = u0 + 16 * b;
+    if (ub >= U) break;
+    __global const float *br = yref + (size_t)r * U + ub;
+    const int nu = min(16, U - ub);
+#pragma unroll
+    for (int i = 0; i < GM; i++) {
+      if (i < cnt) {
+        float16 t = gather16(br, 1, nu) + acc[i][b];
+#ifdef FACT
+        t = act_f(t);
+#endif
+        scatter16(y + (size_t)(v0 + i) * U + ub, 1, t, nu);
+      }
     }
   }
 }

@@ -18,8 +18,10 @@
  * per chunk of sequences. Through the layers:
  *   conv1d     only the change of the input window, d = win - ref, is multiplied: for the
  *              chapter's second conv, 6 input columns instead of the 24 a recompute of the
- *              15-wide output window would read. On the CPU, when the window is short, one
- *              pass keeps a block's partial outputs in registers (ism_conv_win); otherwise
+ *              15-wide output window would read, and only the columns the change reaches
+ *              (half the positions change 5 of those 6: a sixth of the block's
+ *              multiply-adds skipped). On the CPU, when the window is short, one pass
+ *              keeps a block's partial outputs in registers (ism_conv_win); otherwise
  *              ONE GEMM for all variants of a batch gives every tap's products,
  *              T[(o,k), (v,j)] = sum_c w[o,c,k] d[c,(v,j)] (M = Cout*K, N = V*W, K = Cin),
  *              and each output is the reference plus the products that reach it
@@ -30,18 +32,21 @@
  *              after that and a max pooling are applied in the convolution's epilogue, so
  *              the chapter's conv -> bn -> gelu -> pool block is one kernel. The activation
  *              is act_f of cl/include/act_formulas.cl (the layer's own formulas) on 16
- *              lanes: the activation
- *              layer's scalar kernel spends ~3 ns per element on exp, a third of this
- *              method's time at L=200 when it ran separately. Tests put every activation
- *              through both.
+ *              lanes (as a separate scalar pass it once took a third of this method's
+ *              time at L=200). Tests put every activation through both. When the window
+ *              is read by another one-pass convolution or by the dense update, the kernel
+ *              writes its change (window - reference) instead, position-major (V, W, C),
+ *              so the reader subtracts nothing and 16 channels go out as one vector.
  *   activations, layernorm (per position) elsewhere: the layer's own forward on the window.
  *   maxpool    elsewhere: ism_pool, window-aligned, first maximum and NaN as cl/pool.cl.
- *   dropout, flatten, linear: identity in eval mode (the window is shared, no copy).
+ *   dropout, flatten, linear: identity in eval mode (the window is shared, no copy;
+ *              dropout after the dense layer and in the reference forward too).
  *   residual   the sum over the union of the branch's and the skip's windows.
  * The first dense layer is updated by the change of its input,
  *   y = y_ref + W[:, changed features] (win - ref)   (ism_dense),
- * and everything after it (dense, activations, batchnorm, dropout) runs on the V rows with
- * the layers' own forwards. Transformer blocks mix all positions, so a model with one
+ * with an activation right after it applied in the same pass (act_f again), and everything
+ * after that (dense, activations, batchnorm) runs on the V rows with the layers' own
+ * forwards. Transformer blocks mix all positions, so a model with one
  * before its first dense layer (or with layers after flatten that are not elementwise)
  * uses the naive method; *used_incremental says which ran.
  *
@@ -50,7 +55,8 @@
  * variants sharing a dense window (3 bases x neighbouring positions once the pools have
  * shrunk the window) are adjacent and ism_dense loads each weight row once for all of them.
  * DNACL_ISM_CONV=gemm forces the GEMM path and DNACL_ISM_FUSE=0 keeps the layers after a
- * convolution out of its epilogue (tests cover all paths on the CPU).
+ * convolution out of its epilogue and the activation after the dense layer out of the
+ * update (tests cover all paths on the CPU).
  *
  * Differences: the incremental method computes f(variant) - f(ref) from exact changes
  * (y_ref + delta) and the naive one as the difference of two separately rounded forwards;
@@ -189,8 +195,14 @@ static int balanced(long total, int bmax) {
 
 /* ---- activations owned here, run with the layers' own forwards ------------------------ */
 
+/* Nodes whose eval-mode output is their input: no buffer, no pass. */
+static int passes_through(const dnacl_node *nd) {
+  return nd->kind == DNACL_L_RESIDUAL_BEGIN || nd->kind == DNACL_L_DROPOUT;
+}
+
 typedef struct act_set {
-  dnacl_tensor *t;  /* t[i] for i in [from, to]; residual-begin outputs alias their input */
+  dnacl_tensor *t;  /* t[i] for i in [from, to]; residual-begin and dropout outputs alias
+                     * their input */
   unsigned char *own;
   int n;
 } act_set;
@@ -211,7 +223,7 @@ static dnacl_status acts_alloc(dnacl_ctx *ctx, const dnacl_model *m, int batch, 
   a->own = calloc((size_t)a->n, 1);
   if (!a->t || !a->own) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   for (int i = from; i <= to; i++) {
-    if (i > from && m->nodes[i - 1].kind == DNACL_L_RESIDUAL_BEGIN) {
+    if (i > from && passes_through(&m->nodes[i - 1])) {
       a->t[i] = a->t[i - 1];
       continue;
     }
@@ -224,11 +236,12 @@ static dnacl_status acts_alloc(dnacl_ctx *ctx, const dnacl_model *m, int batch, 
   return DNACL_OK;
 }
 
-/* Nodes [from, to) in eval mode on the first `rows` rows, as dnacl_model_forward does. */
+/* Nodes [from, to) in eval mode on the first `rows` rows, as dnacl_model_forward does
+ * (dropout is the identity there: its output is its input's buffer). */
 static dnacl_status run_nodes(dnacl_ctx *ctx, dnacl_model *m, act_set *a, int from, int to, int rows) {
   for (int i = from; i < to; i++) {
     const dnacl_node *nd = &m->nodes[i];
-    if (nd->kind == DNACL_L_RESIDUAL_BEGIN) continue;
+    if (passes_through(nd)) continue;
     dnacl_tensor x = rows_view(&a->t[i], rows), y = rows_view(&a->t[i + 1], rows);
     if (nd->kind == DNACL_L_RESIDUAL_END) {
       dnacl_tensor s = rows_view(&a->t[nd->residual_begin], rows);
@@ -313,6 +326,8 @@ typedef struct inc_plan {
   int *gL;
   int *W;     /* window width of activation i */
   int *A;     /* (F+1) x L0: window start of activation i for a change at position p */
+  int *J;     /* (F+1) x L0 x 2: the window's columns [J0, J1) the change at p reaches; the
+               * others hold the reference (a window is as wide as the widest change) */
   int *alias; /* activation i+1 is activation i (dropout, flatten, linear, residual begin) */
 } inc_plan;
 
@@ -321,6 +336,7 @@ static void plan_free(inc_plan *P) {
   free(P->gL);
   free(P->W);
   free(P->A);
+  free(P->J);
   free(P->alias);
   memset(P, 0, sizeof *P);
 }
@@ -356,8 +372,9 @@ static dnacl_status inc_analyse(const dnacl_model *m, inc_plan *P, int *ok) {
   P->W = calloc((size_t)na, sizeof *P->W);
   P->alias = calloc((size_t)na, sizeof *P->alias);
   P->A = calloc((size_t)na * L0, sizeof *P->A);
+  P->J = calloc((size_t)na * L0 * 2, sizeof *P->J);
   int *lo = calloc((size_t)na * L0, sizeof *lo), *hi = calloc((size_t)na * L0, sizeof *hi);
-  if (!P->gC || !P->gL || !P->W || !P->alias || !P->A || !lo || !hi) {
+  if (!P->gC || !P->gL || !P->W || !P->alias || !P->A || !P->J || !lo || !hi) {
     free(lo);
     free(hi);
     plan_free(P);
@@ -403,7 +420,12 @@ static dnacl_status inc_analyse(const dnacl_model *m, inc_plan *P, int *ok) {
     int w = 1;
     for (int p = 0; p < L0; p++) w = imax(w, hi[(size_t)i * L0 + p] - lo[(size_t)i * L0 + p]);
     P->W[i] = w = imin(w, P->gL[i]);
-    for (int p = 0; p < L0; p++) P->A[(size_t)i * L0 + p] = imin(lo[(size_t)i * L0 + p], P->gL[i] - w);
+    for (int p = 0; p < L0; p++) {
+      const size_t ip = (size_t)i * L0 + p;
+      P->A[ip] = imin(lo[ip], P->gL[i] - w);
+      P->J[2 * ip] = lo[ip] - P->A[ip];
+      P->J[2 * ip + 1] = hi[ip] - P->A[ip];
+    }
   }
   for (int i = 0; i < F; i++)
     if (P->alias[i] && (P->W[i + 1] != P->W[i] || P->gC[i + 1] != P->gC[i])) P->alias[i] = 0;
@@ -416,7 +438,7 @@ static dnacl_status inc_analyse(const dnacl_model *m, inc_plan *P, int *ok) {
 /* ---- incremental: device state ------------------------------------------------------ */
 
 typedef struct inc_state {
-  int V, R, GM;
+  int V, R, GM, UB;     /* ism_dense: variants and 16-unit blocks per work-item */
   act_set ref;          /* reference activations, batch R; ref.t[0] the chunk's sequences */
   dnacl_tensor *refT;   /* the ones one-pass convolutions read, transposed to (R, L, C) */
   act_set tail;         /* activations after the first dense layer, batch V */
@@ -425,9 +447,14 @@ typedef struct inc_state {
   dnacl_tensor *buf;    /* per batch: the buffer holding activation i's window ... */
   int *pend;            /* ... before the affine of batch norm node pend[i] (-1: none) */
   int fuse;             /* activation and pooling after a one-pass convolution applied by it */
-  cl_mem *A;            /* per activation: the window-start table */
+  cl_mem *A, *J;        /* per activation: the window-start and changed-column tables */
   cl_mem vl, groups;
   int *fused;           /* per conv node: 1 = ism_conv_win, 0 = GEMM and gather */
+  unsigned char *dout;  /* per conv node: its window holds the change, not the values (its
+                         * reader is a one-pass convolution or the dense update) */
+  unsigned char *din;   /* per conv node: its input window holds the change */
+  int dense_din;        /* the dense update reads the change as written (no ism_delta pass) */
+  int dense_act;        /* the activation after the dense layer, applied by the update (-1: none) */
   dnacl_tensor *wc;     /* per conv node: weights as (Cin, K, C16) (fused) or (Cout*K, Cin) */
   dnacl_tensor *bn_s, *bn_t; /* per batch norm node: the eval-mode affine */
   dnacl_tensor d, t;    /* GEMM path: the input change and the tap products */
@@ -450,6 +477,8 @@ static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
       if (S->win_own[i]) dnacl_tensor_free(&S->win[i]);
   if (S->A)
     for (int i = 0; i <= P->F; i++) release(&S->A[i]);
+  if (S->J)
+    for (int i = 0; i <= P->F; i++) release(&S->J[i]);
   for (int i = 0; i < m->n_nodes; i++) {
     if (S->wc) dnacl_tensor_free(&S->wc[i]);
     if (S->bn_s) dnacl_tensor_free(&S->bn_s[i]);
@@ -463,7 +492,10 @@ static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
   free(S->buf);
   free(S->pend);
   free(S->A);
+  free(S->J);
   free(S->fused);
+  free(S->dout);
+  free(S->din);
   free(S->wc);
   free(S->bn_s);
   free(S->bn_t);
@@ -603,9 +635,16 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   const int F = P->F, L0 = P->L0, nn = m->n_nodes;
   S->V = V;
   S->R = R;
+  /* On the CPU a work-item takes 12 variants x 32 units: 24 accumulators, and each
+   * broadcast input feeds 2 multiply-adds (0.50 -> 0.38 ms per sequence, baseline at L=200,
+   * against 12 x 16). */
   S->GM = ctx->is_cpu ? 12 : 4;
+  S->UB = ctx->is_cpu ? 2 : 1;
   const char *fa = getenv("DNACL_ISM_FUSE");
   S->fuse = !(fa && !strcmp(fa, "0"));
+  S->dense_act = S->fuse && F + 1 < nn && m->nodes[F + 1].kind == DNACL_L_ACTIVATION
+                     ? (int)m->spec.layers[F + 1].act
+                     : -1;
   S->win = calloc((size_t)F + 1, sizeof *S->win);
   S->refT = calloc((size_t)F + 1, sizeof *S->refT);
   S->win_own = calloc((size_t)F + 1, 1);
@@ -613,11 +652,14 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   S->pend = calloc((size_t)F + 1, sizeof *S->pend);
 
   S->A = calloc((size_t)F + 1, sizeof *S->A);
+  S->J = calloc((size_t)F + 1, sizeof *S->J);
   S->fused = calloc((size_t)nn, sizeof *S->fused);
+  S->dout = calloc((size_t)nn, 1);
+  S->din = calloc((size_t)nn, 1);
   S->wc = calloc((size_t)nn, sizeof *S->wc);
   S->bn_s = calloc((size_t)nn, sizeof *S->bn_s);
   S->bn_t = calloc((size_t)nn, sizeof *S->bn_t);
-  if (!S->win || !S->refT || !S->win_own || !S->buf || !S->pend || !S->A || !S->fused || !S->wc || !S->bn_s || !S->bn_t)
+  if (!S->win || !S->refT || !S->win_own || !S->buf || !S->pend || !S->A || !S->J || !S->fused || !S->dout || !S->din || !S->wc || !S->bn_s || !S->bn_t)
     return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   DNACL_TRY(acts_alloc(ctx, m, R, 0, nn, &S->ref));
   DNACL_TRY(acts_alloc(ctx, m, V, F + 1, nn, &S->tail));
@@ -626,6 +668,8 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   for (int i = 0; i <= F; i++) {
     DNACL_TRY(int_buffer(ctx, (size_t)L0, &S->A[i]));
     DNACL_TRY(write_ints(ctx, S->A[i], P->A + (size_t)i * L0, (size_t)L0));
+    DNACL_TRY(int_buffer(ctx, 2 * (size_t)L0, &S->J[i]));
+    DNACL_TRY(write_ints(ctx, S->J[i], P->J + 2 * (size_t)i * L0, 2 * (size_t)L0));
     if (i > 0 && P->alias[i - 1]) {
       S->win[i] = S->win[i - 1];
       continue;
@@ -633,18 +677,30 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
     DNACL_TRY(dnacl_tensor_new(ctx, &S->win[i], V, P->gC[i], P->W[i]));
     S->win_own[i] = 1;
   }
+  for (int i = 0; i < F; i++)
+    if (m->nodes[i].kind == DNACL_L_CONV1D) S->fused[i] = conv_fused(ctx, &m->spec.layers[i], P->W[i]);
   size_t dmax = 1, tmax = 1;
   for (int i = 0; i < F; i++) {
     const dnacl_layer_spec *ls = &m->spec.layers[i];
     if (m->nodes[i].kind == DNACL_L_BATCHNORM) DNACL_TRY(bn_affine(ctx, m, S, i));
     if (m->nodes[i].kind != DNACL_L_CONV1D) continue;
-    S->fused[i] = conv_fused(ctx, ls, P->W[i]);
     DNACL_TRY(conv_weights(ctx, m, P, S, i));
     if (S->fused[i]) {
       conv_chain ch;
       const int o = chain_of(m, P, S, i, &ch) + 1, co = ch.pool >= 0 ? ch.pool : o;
-      const int need[2] = {ch.act >= 0 ? ch.act : co, co};
-      for (int n = 0; n < 2; n++)
+      /* Its reader only needs the change when that is the dense update or another one-pass
+       * convolution (identities between, but no residual branch point: the skip's add
+       * reads values). */
+      const int j = next_op(P, o);
+      int branch = 0;
+      for (int n = o; n < j; n++) branch |= m->nodes[n].kind == DNACL_L_RESIDUAL_BEGIN;
+      if (!branch && (j == F || (m->nodes[j].kind == DNACL_L_CONV1D && S->fused[j]))) {
+        S->dout[i] = 1;
+        if (j == F) S->dense_din = 1;
+        else S->din[j] = 1;
+      }
+      const int need[3] = {ch.act >= 0 ? ch.act : co, co, o};
+      for (int n = 0; n < (S->dout[i] ? 3 : 2); n++)
         if (!S->refT[need[n]].buf) DNACL_TRY(dnacl_tensor_new(ctx, &S->refT[need[n]], R, P->gL[need[n]], P->gC[need[n]]));
       continue;
     }
@@ -654,10 +710,13 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   }
   DNACL_TRY(dnacl_tensor_new(ctx, &S->d, (int)dmax, 0, 0));
   DNACL_TRY(dnacl_tensor_new(ctx, &S->t, (int)tmax, 0, 0));
-  DNACL_TRY(dnacl_tensor_new(ctx, &S->dd, V * P->gC[F] * P->W[F], 0, 0));
-  /* wt[f, u] = w[u, f], rows padded to a multiple of 16 units with zeros. */
+  if (!S->dense_din) DNACL_TRY(dnacl_tensor_new(ctx, &S->dd, V * P->gC[F] * P->W[F], 0, 0));
+  /* wt[p*C + c, u] = w[u, c*L + p] (the input is (C, L) flattened channel-major): the rows
+   * a window reads, all channels at W consecutive positions, are one contiguous block
+   * (2.3 -> 2.0 ms per sequence for the update at L=1000, where the rows of one channel
+   * are 256 KB apart). Rows padded with zeros to whole work-items (16 * UB units). */
   const dnacl_param *wd = dnacl_layer_param(m->nodes[F].layer, "w");
-  const int U = wd->value.shape[0], In = wd->value.shape[1], U16 = (U + 15) / 16 * 16;
+  const int U = wd->value.shape[0], In = wd->value.shape[1], ub = 16 * S->UB, U16 = (U + ub - 1) / ub * ub;
   if (In != P->gC[F] * P->gL[F])
     return dnacl_fail(DNACL_ERR_SHAPE, "ism: dense layer %s has %d inputs, expected %d x %d",
                       m->nodes[F].layer->name, In, P->gC[F], P->gL[F]);
@@ -671,9 +730,12 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
     return s;
   }
   /* Blocks of 16 units: 16 rows of w read in step, whole lines of h written. */
+  const int Cf = P->gC[F], Lf = P->gL[F];
   for (int u0 = 0; u0 < U; u0 += 16)
-    for (int f = 0; f < In; f++)
-      for (int u = u0; u < U && u < u0 + 16; u++) h[(size_t)f * U16 + u] = w[(size_t)u * In + f];
+    for (int f = 0; f < In; f++) {
+      float *hr = h + ((size_t)(f % Lf) * Cf + f / Lf) * U16;
+      for (int u = u0; u < U && u < u0 + 16; u++) hr[u] = w[(size_t)u * In + f];
+    }
   free(w);
   return upload(ctx, h, In * U16, &S->wt);
 }
@@ -728,20 +790,24 @@ static dnacl_status conv_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
   cl_kernel k;
   size_t l2[2];
   if (S->fused[i]) {
-    char opts[96];
+    char opts[128];
     int u = snprintf(opts, sizeof opts, "-DWIN=%d -DKK=%d -DDIL=%d", Win, K, dil);
     if (act >= 0) u += snprintf(opts + u, sizeof opts - (size_t)u, " -DFACT=%d", (int)m->spec.layers[act].act);
     if (bn2 >= 0) u += snprintf(opts + u, sizeof opts - (size_t)u, " -DAFF2");
+    if (S->dout[i]) u += snprintf(opts + u, sizeof opts - (size_t)u, " -DDOUT");
+    if (S->din[i]) u += snprintf(opts + u, sizeof opts - (size_t)u, " -DDIN");
     if (pool >= 0)
       snprintf(opts + u, sizeof opts - (size_t)u, " -DPW=%d -DPS=%d", m->spec.layers[pool].window,
                m->spec.layers[pool].stride);
     DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_conv_win", &k));
     size_t g[2] = {(size_t)(Cout + 15) / 16, (size_t)V};
     cl_mem sc2 = bn2 >= 0 ? S->bn_s[bn2].buf : S->vl, sh2 = bn2 >= 0 ? S->bn_t[bn2].buf : S->vl;
-    return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiimmmimiimmimiimimmmimim", S->buf[i].buf,
-                     S->ref.t[i].buf, Cin, P->gL[i], S->A[i], in.s, in.t, in.on, S->wc[i].buf, Cout,
-                     (Cout + 15) / 16 * 16, ref_pre->buf, ref_mid->buf, P->gL[co], S->A[co], P->W[co], left,
-                     osc, bn >= 0, sc2, sh2, S->A[*o], Wout, S->vl, V, S->win[*o].buf);
+    const dnacl_tensor *ref_o = S->dout[i] ? &S->refT[*o] : ref_mid;
+    return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "mmiimmmmimiimmimiimimmmimimim", S->buf[i].buf,
+                     S->ref.t[i].buf, Cin, P->gL[i], S->A[i], S->J[i], in.s, in.t, in.on, S->wc[i].buf,
+                     Cout, (Cout + 15) / 16 * 16, ref_pre->buf, ref_mid->buf, P->gL[co], S->A[co],
+                     P->W[co], left, osc, bn >= 0, sc2, sh2, S->A[*o], Wout, ref_o->buf, P->gL[*o], S->vl,
+                     V, S->win[*o].buf);
   }
   const int ld = gemm_ld(V * Win);
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
@@ -841,21 +907,28 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
     i = o - 1; /* nodes a convolution applied itself are done */
   }
   /* The change of the dense layer's input, variant-major, then the update. */
-  const affine_arg in = pending(S, F);
-  const int CW = P->gC[F] * P->W[F];
-  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
-  size_t g2[2] = {(size_t)P->gC[F], (size_t)V};
-  DNACL_TRY(dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mmiiimmmmiiiim", S->buf[F].buf, S->ref.t[F].buf,
-                      P->gC[F], P->gL[F], P->W[F], S->vl, S->A[F], in.s, in.t, in.on, V, P->W[F], CW,
-                      S->dd.buf));
-  char opts[32];
-  snprintf(opts, sizeof opts, "-DGM=%d", S->GM);
+  const dnacl_tensor *dd = &S->buf[F];
+  if (!S->dense_din) {
+    const affine_arg in = pending(S, F);
+    const int CW = P->gC[F] * P->W[F];
+    DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_delta", &k));
+    size_t g2[2] = {(size_t)P->gC[F], (size_t)V};
+    DNACL_TRY(dnacl_run(ctx, k, 2, g2, groups_of(l2, g2, 2), "mmiiimmmmiiiim", S->buf[F].buf, S->ref.t[F].buf,
+                        P->gC[F], P->gL[F], P->W[F], S->vl, S->A[F], in.s, in.t, in.on, V, P->W[F], CW,
+                        S->dd.buf));
+    dd = &S->dd;
+  }
+  char opts[64];
+  int u = snprintf(opts, sizeof opts, "-DGM=%d -DUB=%d", S->GM, S->UB);
+  if (S->dense_act >= 0) snprintf(opts + u, sizeof opts - (size_t)u, " -DFACT=%d", S->dense_act);
+  const int t0 = S->dense_act >= 0 ? F + 2 : F + 1; /* the first activation the layers compute */
   DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_dense", &k));
-  size_t gd[2] = {(size_t)S->U16 / 16, (size_t)ng}, ld[2] = {gd[0], 1};
-  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "miiimmmimiimm", S->dd.buf, P->gC[F], P->gL[F], P->W[F], S->A[F],
+  size_t gd[2] = {(size_t)(S->U16 / 16 + S->UB - 1) / S->UB, (size_t)ng}, ld[2] = {gd[0], 1};
+  const int cs = S->dense_din ? 1 : P->W[F], js = S->dense_din ? P->gC[F] : 1;
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "miiiiimmmimiimm", dd->buf, cs, js, P->gC[F], P->gL[F], P->W[F], S->A[F],
                       S->vl, S->groups, ng, S->wt.buf, S->U, S->U16, S->ref.t[F + 1].buf,
-                      S->tail.t[F + 1].buf));
-  return run_nodes(ctx, m, &S->tail, F + 1, m->n_nodes, V);
+                      S->tail.t[t0].buf));
+  return run_nodes(ctx, m, &S->tail, t0, m->n_nodes, V);
 }
 
 static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, const float *x,

@@ -128,11 +128,27 @@ inline float hsum16(float16 v) {
   return c.x + c.y;
 }
 
+/* The first tail values of a row from p, zeros after them. The vector load reads past the
+ * row into the next one (rows are at least 16 long), which only the buffer's last row must
+ * not do. */
+inline float16 tail_row(__global const float *p, int tail, int16 drop, int last_row) {
+  if (!last_row) return select(vload16(0, p), (float16)(0.0f), drop);
+  float t[16];
+  for (int q = 0; q < 16; q++) t[q] = q < tail ? p[q] : 0.0f;
+  return vload16(0, t);
+}
+
 /* Partial weight and bias gradients of one block of sequences, b in [blk*BB, blk*BB + BB):
  *   part[blk, o, n] = sum_{b in block} sum_l dy[b, o, l] * in[b, c, l + k*dil], n = c*K + k < CK
  *   part[blk, o, CK] = sum_{b in block} sum_l dy[b, o, l]      (the bias gradient)
- * with dy[b, o, l] = dyp[b*dy_bstride + o*dy_row + dy_off + l], zero for Lout <= l <
- * 16*nchunks, and in[b, c, j] = x[b*x_bstride + c*x_row + j].
+ * with dy[b, o, l] = dys[b*dy_bstride + o*dy_row + dy_off + l] and in[b, c, j] =
+ * x[b*x_bstride + c*x_row + j]. The sum over l runs in nfull chunks of 16 from l = 0, then,
+ * if tail > 0, one more chunk of which only the first tail lanes are read (the rest are
+ * zero). With the padded dy (zeros past Lout) the host asks for whole chunks only; with the
+ * layer's own dy (the first layer, which needs no dx and so no padded dy) for Lout / 16
+ * chunks and a tail of Lout % 16: the same products in the same lanes, so dw and db have
+ * the same bits either way. The tail loads a whole vector, reaching into the next row,
+ * except for the buffer's last row, which it reads element by element.
  * Why blocks of sequences: a work-item streams its DM rows of dy and DN rows of x over the
  * whole reduction. Over all of a batch of 256 that is 8 MB of each for the chapter's conv2,
  * far beyond a core's 1 MB L2, so every tile read them again from L3: dw took 30% longer
@@ -140,15 +156,16 @@ inline float hsum16(float16 v) {
  * block run before the next block starts and share its rows in L2 (the host sizes a block
  * at about 512 KB). The work-items one past the last tile column along n compute the bias
  * gradient instead, when N = CK + 1 (the bias had its own kernel, which read dy once more). */
-__kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks,
-                        __global const float *dyp, int dy_bstride, int dy_row, int dy_off,
-                        __global const float *x, int x_bstride, int x_row, int N,
-                        __global float *part) {
+inline void dw_block(int O, int C, int K, int dil, int B, int BB, int nfull, int tail,
+                     __global const float *dys, int dy_bstride, int dy_row, int dy_off,
+                     __global const float *x, int x_bstride, int x_row, int N,
+                     __global float *part) {
   const int CK = C * K, blk = get_global_id(2);
   const int ntiles = (CK + DN - 1) / DN, n_own = get_global_id(0) * DN, o_own = get_global_id(1) * DM;
   if (get_global_id(0) >= ntiles + (N - CK) || o_own >= O) return;
   const int o0 = tile_start(get_global_id(1), DM, O);
   const int b0 = blk * BB, b1 = min(B, b0 + BB);
+  const int16 drop = (int16)(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) >= (int16)(tail);
   __global float *out = part + (size_t)blk * O * N;
   size_t ao[DM];
 #pragma unroll
@@ -158,10 +175,13 @@ __kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks
 #pragma unroll
     for (int i = 0; i < DM; i++) acc[i] = (float16)(0.0f);
     for (int b = b0; b < b1; b++) {
-      __global const float *db = dyp + (size_t)b * dy_bstride;
-      for (int ch = 0; ch < nchunks; ch++)
+      __global const float *db = dys + (size_t)b * dy_bstride;
+      for (int ch = 0; ch < nfull; ch++)
 #pragma unroll
         for (int i = 0; i < DM; i++) acc[i] += vload16(0, db + ao[i] + ch * 16);
+      if (tail > 0)
+#pragma unroll
+        for (int i = 0; i < DM; i++) acc[i] += tail_row(db + ao[i] + nfull * 16, tail, drop, b == B - 1 && o0 + i == O - 1);
     }
 #pragma unroll
     for (int i = 0; i < DM; i++)
@@ -180,20 +200,22 @@ __kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks
   for (int i = 0; i < DM; i++)
 #pragma unroll
     for (int j = 0; j < DN; j++) acc[i][j] = (float16)(0.0f);
+  /* One chunk of 16 positions from l: DM rows of dy (read by LOAD), DN rows of x. */
+#define DW_CHUNK(l, LOAD)                                                   \
+  {                                                                         \
+    float16 a[DM], v[DN];                                                   \
+    _Pragma("unroll") for (int i = 0; i < DM; i++) a[i] = LOAD(i, db + ao[i] + (l));            \
+    _Pragma("unroll") for (int j = 0; j < DN; j++) v[j] = vload16(0, xb + bo[j] + (l));       \
+    _Pragma("unroll") for (int i = 0; i < DM; i++)                          \
+      _Pragma("unroll") for (int j = 0; j < DN; j++) acc[i][j] = fma(a[i], v[j], acc[i][j]); \
+  }
+#define DW_ALL(i, p) vload16(0, p)
+#define DW_TAIL(i, p) tail_row(p, tail, drop, b == B - 1 && o0 + i == O - 1)
   for (int b = b0; b < b1; b++) {
-    __global const float *db = dyp + (size_t)b * dy_bstride;
+    __global const float *db = dys + (size_t)b * dy_bstride;
     __global const float *xb = x + (size_t)b * x_bstride;
-    for (int ch = 0; ch < nchunks; ch++) {
-      float16 a[DM], v[DN];
-#pragma unroll
-      for (int i = 0; i < DM; i++) a[i] = vload16(0, db + ao[i] + ch * 16);
-#pragma unroll
-      for (int j = 0; j < DN; j++) v[j] = vload16(0, xb + bo[j] + ch * 16);
-#pragma unroll
-      for (int i = 0; i < DM; i++)
-#pragma unroll
-        for (int j = 0; j < DN; j++) acc[i][j] = fma(a[i], v[j], acc[i][j]);
-    }
+    for (int ch = 0; ch < nfull; ch++) DW_CHUNK(ch * 16, DW_ALL)
+    if (tail > 0) DW_CHUNK(nfull * 16, DW_TAIL)
   }
 #pragma unroll
   for (int i = 0; i < DM; i++) {
@@ -206,6 +228,27 @@ __kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks
       out[(size_t)o * N + n] = hsum16(acc[i][j]);
     }
   }
+}
+
+/* Two entry points with the same arguments, so that the one over the padded dy (every
+ * layer with dx; its tail is 0) compiles without the tail's code: with it in the same
+ * function the main loop's pointers spilled and the padded case took 5-8% longer.
+ * conv1d_dw_tail needs rows of at least 16 (the host pads shorter ones). */
+__kernel void conv1d_dw(int O, int C, int K, int dil, int B, int BB, int nchunks, int tail,
+                        __global const float *dyp, int dy_bstride, int dy_row, int dy_off,
+                        __global const float *x, int x_bstride, int x_row, int N,
+                        __global float *part) {
+  (void)tail;
+  dw_block(O, C, K, dil, B, BB, nchunks, 0, dyp, dy_bstride, dy_row, dy_off, x, x_bstride, x_row,
+           N, part);
+}
+
+__kernel void conv1d_dw_tail(int O, int C, int K, int dil, int B, int BB, int nfull, int tail,
+                             __global const float *dy, int dy_bstride, int dy_row, int dy_off,
+                             __global const float *x, int x_bstride, int x_row, int N,
+                             __global float *part) {
+  dw_block(O, C, K, dil, B, BB, nfull, tail, dy, dy_bstride, dy_row, dy_off, x, x_bstride, x_row,
+           N, part);
 }
 
 /* dw[o, n] = sum_blk part[blk, o, n] for n < CK and, with a bias, db[o] = sum_blk

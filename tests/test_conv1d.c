@@ -308,10 +308,13 @@ static void test_reference(dnacl_ctx *ctx) {
 }
 
 /* Parameter gradients are overwritten, not accumulated, and a backward repeated on the same
- * data gives the same bits (fixed reduction order). dx == NULL skips the input gradient;
- * param_grads == 0 leaves the parameter gradients alone. */
-static void test_semantics(dnacl_ctx *ctx) {
-  geom g = make_geom(3, 8, 16, 40, 5, 1, 1, 1);
+ * data gives the same bits (fixed reduction order), also without dx, when dw reads dy
+ * unpadded (a length with a partial last chunk of 16, one of whole chunks only; shorter
+ * rows are padded either way).
+ * dx == NULL skips the input gradient; param_grads == 0 leaves the parameter gradients
+ * alone. */
+static void test_semantics(dnacl_ctx *ctx, int L) {
+  geom g = make_geom(3, 8, 16, L, 5, 1, 1, 1);
   size_t nx = (size_t)g.B * g.Cin * g.L, ny = (size_t)g.B * g.Cout * g.Lout, nw = (size_t)g.Cout * g.Cin * g.K;
   float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(g.Cout * 4), *dy = malloc(ny * 4);
   for (size_t j = 0; j < nx; j++) x[j] = frand();
@@ -326,7 +329,7 @@ static void test_semantics(dnacl_ctx *ctx) {
   OK(r.l->ops->backward(r.l, ctx, &r.x, &r.y, &r.dy, NULL, 1));
   float *dw2 = read_host(ctx, &pw->grad), *db2 = read_host(ctx, &pb->grad);
   CHECK(!memcmp(dw1, dw2, nw * 4) && !memcmp(db1, db2, g.Cout * 4),
-        "a second backward overwrites the parameter gradients with the same bits");
+        "L %d: a second backward, without dx, overwrites the parameter gradients with the same bits", L);
   OK(dnacl_tensor_fill(ctx, &pw->grad, 7.0f));
   OK(dnacl_tensor_fill(ctx, &r.dx, NAN));
   OK(r.l->ops->backward(r.l, ctx, &r.x, &r.y, &r.dy, &r.dx, 0));
@@ -438,14 +441,17 @@ int main(int argc, char **argv) {
   dnacl_ctx *ctx = harness_ctx();
   golden_cases(ctx);
   test_reference(ctx);
-  test_semantics(ctx);
+  test_semantics(ctx, 40);
+  test_semantics(ctx, 32);
+  test_semantics(ctx, 7);
   test_shape_errors(ctx);
   dnacl_ctx_release(ctx);
   /* The other device class's register blocks and work split (GPU: MR 4, dw 2 x 2). */
   ctx = harness_other_class_ctx();
   golden_cases(ctx);
   test_reference(ctx);
-  test_semantics(ctx);
+  test_semantics(ctx, 40);
+  test_semantics(ctx, 7);
   dnacl_ctx_release(ctx);
   return harness_summary();
 }

@@ -1,4 +1,4 @@
-/* dnacl-selftest: -DGM=4 -DUB=1|-DGM=12 -DUB=2|-DGM=12 -DUB=2 -DFACT=3|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DDOUT -DDIN -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=0|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=1|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=3|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=4|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=5|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=6|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=7|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8
+/* dnacl-selftest: -DGM=4 -DUB=1|-DGM=12 -DUB=2|-DGM=12 -DUB=2 -DFACT=3|-DWIN=1 -DKK=10 -DDIL=1 -DFACT=3 -DDOUT -DXIN -DPW=2 -DPS=2|-DWIN=6 -DKK=10 -DDIL=1 -DFACT=3 -DAFF2 -DDOUT -DDIN -DPW=2 -DPS=2|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=0 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=1 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=2 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=3 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=4 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=5 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=6 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=7 -DXIN|-DWIN=1 -DKK=19 -DDIL=1 -DFACT=8 -DXIN
  *
  * In silico saturation mutagenesis (src/explain/ism.c).
  *
@@ -184,12 +184,17 @@ __kernel void ism_conv_gather(__global const float *T, int ldt, __global const f
  * vectors, where the (V, C, W) layout took 16 scalar stores per vector (a quarter of the
  * first block's time). Its readers are another one-pass convolution built with DIN,
  * which takes the change as it is (no subtraction of the reference per output-channel
- * block), or the dense update (ism_dense's cs, js), never a layer. */
+ * block), or the dense update (ism_dense's cs, js), never a layer.
+ * Built with XIN, the convolution reads the model's input: the change is the base b of
+ * vlist written at p, so win is not read and no pass builds the input window. */
 #define NACC (WIN + (KK - 1) * DIL)
-#ifdef DIN
-#define DIN_OR(a, b) (a)
+/* The change of input column j of channel c. */
+#if defined(XIN)
+#define DVAL(c, j) (ain + (j) == p ? (float)((c) == vb) - xr[(size_t)(c) * Lin + (j)] : 0.0f)
+#elif defined(DIN)
+#define DVAL(c, j) xw[(j) * Cin + (c)]
 #else
-#define DIN_OR(a, b) (b)
+#define DVAL(c, j) (xw[(c) * WIN + (j)] * sc + sh - xr[(size_t)(c) * Lin + (j)])
 #endif
 /* Multiply-adds of input columns [JA, JB) of the window (constants: acc stays in
  * registers). */
@@ -198,7 +203,7 @@ __kernel void ism_conv_gather(__global const float *T, int ldt, __global const f
     const float sc = iaff ? isc[c] : 1.0f, sh = iaff ? ish[c] : 0.0f; /* x*1+0 == x */     \
     float d[WIN];                                                                          \
     _Pragma("unroll") for (int j = JA; j < JB; j++)                                        \
-        d[j] = DIN_OR(xw[j * Cin + c], xw[c * WIN + j] * sc + sh - xr[(size_t)c * Lin + j]); \
+        d[j] = DVAL(c, j);                                                                 \
     __global const float *wc = wq + (size_t)c * KK * C16 + o0;                             \
     _Pragma("unroll") for (int k = 0; k < KK; k++) {                                       \
       const float16 w = vload16(0, wc + k * C16);                                          \
@@ -217,7 +222,7 @@ __kernel void ism_conv_win(__global const float *win, __global const float *ref_
                            __global const int *vlist, int V, __global float *out) {
   const int o0 = get_global_id(0) * 16, v = get_global_id(1);
   if (o0 >= Cout || v >= V) return;
-  const int r = vlist[3 * v], p = vlist[3 * v + 1];
+  const int r = vlist[3 * v], p = vlist[3 * v + 1], vb = vlist[3 * v + 2];
   const int ain = Ain[p], ac = Ac[p], j0 = Jin[2 * p], j1 = Jin[2 * p + 1];
   float16 acc[NACC];
 #pragma unroll
@@ -356,6 +361,19 @@ __kernel void ism_resadd(__global const float *wa, int Wa, __global const int *A
   }
 }
 
+/* The first dense layer's weights w (U, C*L) for ism_dense: wt[(p*C + c)*U16 + u] =
+ * w[u, c*L + p], zero for U <= u < U16. A work-item per row; neighbours read neighbouring
+ * floats of the same lines of w. */
+__kernel void ism_dense_weights(__global const float *w, int U, int C, int L, int U16,
+                                __global float *wt) {
+  const int p = get_global_id(0), c = get_global_id(1);
+  if (p >= L || c >= C) return;
+  const size_t In = (size_t)C * L;
+  __global const float *s = w + (size_t)c * L + p;
+  __global float *d = wt + ((size_t)p * C + c) * U16;
+  for (int u = 0; u < U16; u++) d[u] = u < U ? s[u * In] : 0.0f;
+}
+
 /* The first dense layer, updated by the change of its input:
  *   y[v, u] = yref[r, u] + sum_{j, c} wt[(a + j)*C + c, u] * d[v*C*W + c*cs + j*js],
  * with d the change of the input window (ism_delta's, channel-major: cs = W, js = 1; or
@@ -367,7 +385,10 @@ __kernel void ism_resadd(__global const float *wa, int Wa, __global const int *A
  * the reference row and the window start, so each 16-wide row of weights loaded feeds GM
  * multiply-adds (neighbouring positions share the window once the pools have shrunk it).
  * Members past the count repeat the last one and are not written. One work-item per group
- * and UB blocks of 16 output units: each input broadcast feeds UB multiply-adds. */
+ * and UB blocks of 16 output units: each input broadcast feeds UB multiply-adds.
+ * The dense layers after the first one run here as well: the window is their whole input
+ * (C = In, L = W = 1, a zero table for vlist and A), the "change" the input itself and
+ * yref the bias. */
 __kernel void ism_dense(__global const float *d, int cs, int js, int C, int L, int W, __global const int *A,
                         __global const int *vlist, __global const int *groups, int ngroups,
                         __global const float *wt, int U, int U16, __global const float *yref,

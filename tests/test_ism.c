@@ -85,6 +85,24 @@ static const char *mixed_yaml =
     "  - activation: relu\n"
     "  - dense: 2\n";
 
+/* One-pass convolutions without pooling that hand their change on: to another one-pass
+ * convolution (valid, 20 input channels, so a 16-channel block is partial) and to the
+ * dense update, which applies the sigmoid after it. */
+static const char *nopool_yaml =
+    "name: ism_nopool\n"
+    "length: 40\n"
+    "tasks: 1\n"
+    "layers:\n"
+    "  - conv1d: {filters: 20, kernel: 5, padding: same}\n"
+    "  - activation: relu\n"
+    "  - conv1d: {filters: 18, kernel: 3, padding: valid}\n"
+    "  - batchnorm\n"
+    "  - activation: {fn: elu, ablate: true}\n"
+    "  - flatten\n"
+    "  - dense: 8\n"
+    "  - activation: sigmoid\n"
+    "  - dense: 1\n";
+
 /* No convolution at all: the window is the changed column of the input itself. */
 static const char *dense_yaml =
     "name: ism_dense_only\n"
@@ -270,6 +288,12 @@ int main(int argc, char **argv) {
   setenv("DNACL_ISM_CONV", "gemm", 1);
   compare_methods(ctx, "mixed layers, GEMM convolutions", m, 2, 0, DNACL_EXPLAIN_PROB, 1);
   unsetenv("DNACL_ISM_CONV");
+  dnacl_model_free(m);
+  m = load_text(ctx, "ism_nopool.yaml", nopool_yaml, -1, 23);
+  compare_methods(ctx, "convolutions without pooling", m, 2, 0, DNACL_EXPLAIN_LOGIT, 1);
+  setenv("DNACL_ISM_FUSE", "0", 1);
+  compare_methods(ctx, "convolutions without pooling, unfused", m, 1, 0, DNACL_EXPLAIN_PROB, 1);
+  unsetenv("DNACL_ISM_FUSE");
   dnacl_model_free(m);
   m = load_text(ctx, "ism_dense_only.yaml", dense_yaml, -1, 22);
   compare_methods(ctx, "dense layers only", m, 2, 0, DNACL_EXPLAIN_LOGIT, 1);

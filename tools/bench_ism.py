@@ -8,19 +8,25 @@ tensor ops (a repeat and two scatters per batch) inside the timed region, as dna
 its rows on the device inside its own. Output as dnacl: out[b, p] = f(variant) - f(x) of
 the logit, 0 at the reference base.
 
-With --dnacl PATH (the test_ism executable of a build: `test_ism --bench N` times dnacl's
-naive and incremental ISM of the same model on N random sequences), dnacl runs in the same
-session, right after PyTorch, and the three figures are printed side by side. Both report
-wall time and process CPU time: on a shared machine the CPU time is the steadier measure
-of the work done.
+With --dnacl PATH (the test_ism executable of a build: `test_ism --bench N L` times
+dnacl's naive and incremental ISM of the same model on N random sequences of length L),
+dnacl runs in the same session, right after PyTorch, and the figures are printed side by
+side. Both report wall time and process CPU time: on a shared machine the CPU time is the
+steadier measure of the work done. --dnacl may be given more than once (say a build of the
+previous commit and one of the working tree) and --repeat R runs each build R times,
+interleaved (A B A B ...), so that whatever else the machine is doing falls on both alike;
+the summary gives the median and the minimum of each figure. --no-torch leaves PyTorch out.
 
 Run with /usr/bin/python3 (Debian's python3-torch 1.13):
     /usr/bin/python3 tools/bench_ism.py --threads 2 --dnacl build-ism/test_ism
+    /usr/bin/python3 tools/bench_ism.py --no-torch --repeat 6 --dnacl /tmp/base/build/test_ism \
+        --dnacl build-ism/test_ism
 Prints one JSON object per line, then a summary.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -75,9 +81,20 @@ def main():
     ap.add_argument("--sequences", type=int, default=8, help="sequences timed (after one warm-up)")
     ap.add_argument("--batch", type=int, default=256, help="rows per forward")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--dnacl", help="path of test_ism from a dnacl build, to time dnacl in the same session")
+    ap.add_argument("--dnacl", action="append", default=[],
+                    help="path of test_ism from a dnacl build, to time dnacl in the same session (repeatable)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs of each dnacl build, interleaved")
+    ap.add_argument("--no-torch", action="store_true", help="time dnacl only")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    wall = cpu = None
+    if not a.no_torch:
+        wall, cpu = time_torch(a)
+    if a.dnacl:
+        time_dnacl(a, wall, cpu)
+
+
+def time_torch(a):
     torch.manual_seed(0)
     model = EvalModel(L=a.length).eval()
     xs = F.one_hot(torch.randint(0, 4, (a.sequences + 1, a.length)), 4).permute(0, 2, 1).float().contiguous()
@@ -94,23 +111,46 @@ def main():
                  "forwards_per_seq": 3 * a.length + 1, "naive_ms_per_seq": round(wall, 2),
                  "naive_cpu_ms_per_seq": round(cpu, 2)}
     print(json.dumps(torch_row), flush=True)
-    if not a.dnacl:
-        return
+    return wall, cpu
+
+
+KEYS = ("naive_ms_per_seq", "naive_cpu_ms_per_seq", "incremental_ms_per_seq", "incremental_cpu_ms_per_seq")
+
+
+def time_dnacl(a, wall, cpu):
     env = dict(os.environ)
     env.setdefault("POCL_MAX_PTHREAD_COUNT", str(a.threads))
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    res = subprocess.run([a.dnacl, "--bench", str(a.sequences)], cwd=root, env=env, capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit("dnacl benchmark failed:\n" + res.stdout + res.stderr)
-    d = json.loads(res.stdout.strip().splitlines()[-1])
-    print(json.dumps(d), flush=True)
-    print(f"\nISM of the baseline, L={a.length}, {a.sequences} sequences, ms per sequence (wall / CPU):")
-    print(f"  PyTorch {torch.__version__} naive ({a.threads} threads) {wall:8.1f} / {cpu:7.1f}")
-    print(f"  dnacl naive        ({d['device'][:24]}) {d['naive_ms_per_seq']:8.1f} / {d['naive_cpu_ms_per_seq']:7.1f}")
-    print(f"  dnacl incremental  ({d['device'][:24]}) {d['incremental_ms_per_seq']:8.2f} / {d['incremental_cpu_ms_per_seq']:7.2f}")
-    print(f"  incremental vs dnacl naive {d['naive_ms_per_seq'] / d['incremental_ms_per_seq']:.1f}x "
-          f"(CPU {d['naive_cpu_ms_per_seq'] / d['incremental_cpu_ms_per_seq']:.1f}x), "
-          f"vs PyTorch naive {wall / d['incremental_ms_per_seq']:.1f}x")
+    runs = {path: [] for path in a.dnacl}
+    for _ in range(a.repeat):
+        for path in a.dnacl:
+            res = subprocess.run([path, "--bench", str(a.sequences), str(a.length)], cwd=root, env=env,
+                                 capture_output=True, text=True)
+            if res.returncode != 0:
+                sys.exit(f"dnacl benchmark {path} failed:\n" + res.stdout + res.stderr)
+            d = json.loads(res.stdout.strip().splitlines()[-1])
+            d["build"] = path
+            print(json.dumps(d), flush=True)
+            runs[path].append(d)
+    print(f"\nISM of the baseline, L={a.length}, {a.sequences} sequences, ms per sequence (wall / CPU"
+          + (f"; median and minimum of {a.repeat} runs" if a.repeat > 1 else "") + "):")
+    if wall is not None:
+        print(f"  PyTorch {torch.__version__} naive ({a.threads} threads) {wall:8.1f} / {cpu:7.1f}")
+    for path, ds in runs.items():
+        med = {k: statistics.median(d[k] for d in ds) for k in KEYS}
+        low = {k: min(d[k] for d in ds) for k in KEYS}
+        print(f"  {path} ({ds[0]['device'][:24]}):")
+        for kind, w, c in (("naive", "naive_ms_per_seq", "naive_cpu_ms_per_seq"),
+                           ("incremental", "incremental_ms_per_seq", "incremental_cpu_ms_per_seq")):
+            line = f"    {kind:12s} {med[w]:8.2f} / {med[c]:7.2f}"
+            if a.repeat > 1:
+                line += f"   (min {low[w]:.2f} / {low[c]:.2f})"
+            print(line)
+        line = (f"    incremental vs dnacl naive {med['naive_ms_per_seq'] / med['incremental_ms_per_seq']:.1f}x "
+                f"(CPU {med['naive_cpu_ms_per_seq'] / med['incremental_cpu_ms_per_seq']:.1f}x)")
+        if wall is not None:
+            line += f", vs PyTorch naive {wall / med['incremental_ms_per_seq']:.1f}x"
+        print(line)
 
 
 if __name__ == "__main__":

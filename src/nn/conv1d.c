@@ -180,11 +180,14 @@ static dnacl_status conv1d_backward(dnacl_layer *l, dnacl_ctx *ctx, const dnacl_
                       l->name, dx->n, x->n);
   if (!dx && !param_grads) return DNACL_OK;
   const int K = c->K, d = c->dilation;
-  /* The padded dy feeds dx and, when it exists, dw. Without dx (the first layer) dw reads
-   * dy itself: padding it cost a third of the first layer's backward (0.5 of 1.5 ms at
-   * batch 256). Rows shorter than 16 are padded all the same: a vector load from one would
-   * reach past the end of the buffer from more than the last row (conv1d_dw_tail). */
-  const int padded = dx != NULL || g.Lout < 16;
+  /* The padded dy feeds dx and, when it exists, dw. Without dx (the first layer) and with
+   * few columns of dw (Cin*K <= 128: the copy is then a large part of the work) dw reads dy
+   * itself: padding it took a third of the chapter's first layer's backward (4 -> 64
+   * channels, K 10, L 200: 0.5 of 1.5 ms at batch 256), while on its second layer's shape
+   * (640 columns, L 100) reading dy unpadded, with a partial chunk per row, took 30% more
+   * CPU time than the padded copy saved. Rows shorter than 16 are always padded: a vector
+   * load from one would reach past the end of the buffer from more than the last row. */
+  const int padded = dx != NULL || g.Lout < 16 || c->cin * K > 128;
   cl_mem dyp = NULL;
   if (padded) {
     int dys[3] = {g.B, c->cout, g.dyrow};

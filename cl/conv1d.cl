@@ -1,4 +1,6 @@
-/* conv1d kernels (src/nn/conv1d.c): implicit GEMM on zero-padded rows.
+/* dnacl-selftest: -DMR=8 -DNB=2 -DDM=4 -DDN=6|-DMR=4 -DNB=2 -DDM=4 -DDN=6|-DMR=4 -DNB=1 -DDM=2 -DDN=2
+ *
+ * conv1d kernels (src/nn/conv1d.c): implicit GEMM on zero-padded rows.
  *
  * Why implicit rather than im2col + dnacl_gemm: the column matrix of the chapter's second
  * conv is Cin*K = 640 rows by L for each sequence, ten times the input; writing it and

@@ -22,7 +22,7 @@ rc=$?
 [ $rc -ne 0 ] && grep -q 'no OpenCL platform found' "$TMP/out" && grep -q 'pocl-opencl-icd' "$TMP/out" \
   && pass "no platform: says so and how to install PoCL" || { fail "no platform (exit $rc)"; cat "$TMP/out"; }
 
-"$DNACL" selftest > "$TMP/out" 2>&1 && grep -q 'selftest ok' "$TMP/out" && grep -q 'cl/conv1d.cl : ok' "$TMP/out" && grep -q 'cl/activation.cl -DACT=8: ok' "$TMP/out" \
+"$DNACL" selftest > "$TMP/out" 2>&1 && grep -q 'selftest ok' "$TMP/out" && grep -q 'cl/conv1d.cl -DMR=4 -DNB=1 -DDM=2 -DDN=2: ok' "$TMP/out" && grep -q 'cl/activation.cl -DACT=8: ok' "$TMP/out" \
   && pass "selftest builds every kernel family" || { fail "selftest"; cat "$TMP/out"; }
 
 finish

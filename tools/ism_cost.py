@@ -5,14 +5,15 @@ second convolution's input (the pooled positions the base change reaches) throug
 convolution's taps, and update the first dense layer by the change of its input; the
 layers after that run on every variant. This counts those multiply-adds exactly, window
 by window, edges included, and sets them against a whole forward, which naive ISM runs
-per variant. Dividing the incremental count by the machine's measured SGEMM rate gives
-the least time any exact incremental implementation can take, hence the largest
-naive/incremental ratio the machine allows:
+per variant. Dividing the incremental count by a rate the machine sustains (GFLOP/s)
+gives the least time an exact incremental implementation can take at that rate, hence
+the largest naive/incremental ratio it allows (docs/ism.md: on the development CPU,
+OpenBLAS SGEMM reaches 243 GFLOP/s, register-only FMAs 525):
 
-    python3 tools/ism_cost.py --length 200 --naive-ms 27.2 --gflops 243
+    python3 tools/ism_cost.py --length 200 --naive-ms 23.1 --gflops 525
 
-(--naive-ms: dnacl's naive ISM per sequence, `build/test_ism --bench 8`; --gflops:
-OpenBLAS SGEMM at 1024^3, `tools/bench.sh`.) Pure Python, no dependencies.
+(--naive-ms: dnacl's naive ISM per sequence, `build/test_ism --bench 8`.) Pure Python, no
+dependencies.
 """
 import argparse
 
@@ -33,7 +34,7 @@ def main():
     ap.add_argument("--filters", type=int, default=64)
     ap.add_argument("--kernel", type=int, default=10)
     ap.add_argument("--naive-ms", type=float, help="measured naive ISM, ms per sequence")
-    ap.add_argument("--gflops", type=float, help="measured SGEMM rate, GFLOP/s")
+    ap.add_argument("--gflops", type=float, help="a rate the machine sustains, GFLOP/s")
     a = ap.parse_args()
     L, F, K = a.length, a.filters, a.kernel
     L1, L2 = L // 2, L // 4  # after pool1 and pool2

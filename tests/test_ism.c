@@ -206,6 +206,68 @@ static void compare_methods(dnacl_ctx *ctx, const char *label, dnacl_model *m, i
   free(b);
 }
 
+/* The parameter of m whose qualified name ends in suffix. */
+static dnacl_param *param_named(dnacl_model *m, const char *suffix) {
+  char q[128];
+  dnacl_param *p;
+  for (int i = 0; (p = dnacl_model_param(m, i, q, sizeof q)); i++) {
+    size_t a = strlen(q), b = strlen(suffix);
+    if (a >= b && !strcmp(q + a - b, suffix)) return p;
+  }
+  CHECK(0, "no parameter named *%s", suffix);
+  return NULL;
+}
+
+/* Incremental ISM keeps its buffers and tables on the model between calls, but never what
+ * the parameters give: it rearranges the convolution weights, the batch-norm statistics and
+ * the dense weights again on every call. After each kind of parameter changes (written by
+ * the caller, as a training step or a checkpoint would), the incremental map must follow
+ * the naive one and differ from the map before the change; calls of other sizes (more
+ * sequences, then fewer) reuse or grow the buffers. */
+static void check_parameter_changes(dnacl_ctx *ctx) {
+  dnacl_model *m = load(ctx, "yaml/models/baseline.yaml", -1, 30);
+  const int L = m->length, n = 3;
+  const size_t N = (size_t)n * 4 * L;
+  float *x = sequences(n, L), *prev = malloc(N * sizeof *prev), *inc = malloc(N * sizeof *inc);
+  float *nai = malloc(N * sizeof *nai);
+  int used = -1;
+  printf("parameters changed between calls (baseline, %d sequences of %d bp):\n", n, L);
+  /* One sequence first, then three: the kept buffers grow. */
+  OK(dnacl_ism(ctx, m, x, 1, 0, DNACL_EXPLAIN_LOGIT, 1, prev, &used));
+  OK(dnacl_ism(ctx, m, x, n, 0, DNACL_EXPLAIN_LOGIT, 1, prev, &used));
+  CHECK(used == 1, "the baseline must run incrementally");
+  const char *names[] = {"conv1.w", "bn2.rvar", "bn1.gamma", "conv2.w", "dense1.w", "dense2.w", "dense3.w"};
+  for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+    dnacl_param *p = param_named(m, names[k]);
+    if (!p) continue;
+    float *h = read_host(ctx, &p->value);
+    for (size_t j = 0; j < p->value.n; j++) h[j] *= j % 2 ? 1.2f : 0.8f; /* no overall growth */
+    OK(dnacl_tensor_write(ctx, &p->value, h));
+    free(h);
+    OK(dnacl_ism(ctx, m, x, n, 0, DNACL_EXPLAIN_LOGIT, 1, inc, &used));
+    OK(dnacl_ism(ctx, m, x, n, 0, DNACL_EXPLAIN_LOGIT, 0, nai, &used));
+    char label[192];
+    snprintf(label, sizeof label, "after %s changed: incremental vs naive", names[k]);
+    const double scale = max_abs(nai, N);
+    compare_host(label, inc, nai, N, 1e-4 * scale, 1e-4);
+    double moved = 0;
+    for (size_t j = 0; j < N; j++) moved = fmax(moved, fabs(inc[j] - prev[j]));
+    CHECK(moved > 1e-3 * scale, "%s: the incremental map did not change (%g of %g)", names[k], moved, scale);
+    memcpy(prev, inc, N * sizeof *prev);
+  }
+  /* A new initialisation of every parameter, and one sequence (fewer than the buffers
+   * hold). */
+  OK(dnacl_model_init(ctx, m, 31));
+  OK(dnacl_ism(ctx, m, x, 1, 0, DNACL_EXPLAIN_LOGIT, 1, inc, &used));
+  OK(dnacl_ism(ctx, m, x, 1, 0, DNACL_EXPLAIN_LOGIT, 0, nai, &used));
+  compare_host("after a new initialisation: incremental vs naive", inc, nai, N / n, 1e-4 * max_abs(nai, N / n), 1e-4);
+  free(x);
+  free(prev);
+  free(inc);
+  free(nai);
+  dnacl_model_free(m);
+}
+
 static double clock_s(clockid_t id) {
   struct timespec t;
   clock_gettime(id, &t);
@@ -298,6 +360,15 @@ int main(int argc, char **argv) {
   m = load_text(ctx, "ism_dense_only.yaml", dense_yaml, -1, 22);
   compare_methods(ctx, "dense layers only", m, 2, 0, DNACL_EXPLAIN_LOGIT, 1);
   dnacl_model_free(m);
+  /* More sequences than one chunk (64), in batches of 500 variants: several chunks, each
+   * queued whole, and partial last batches. */
+  setenv("DNACL_ISM_BATCH", "500", 1);
+  m = load_text(ctx, "ism_nopool.yaml", nopool_yaml, -1, 24);
+  compare_methods(ctx, "convolutions without pooling, 70 sequences", m, 70, 0, DNACL_EXPLAIN_LOGIT, 1);
+  dnacl_model_free(m);
+  unsetenv("DNACL_ISM_BATCH");
+
+  check_parameter_changes(ctx);
 
   m = load(ctx, "yaml/models/cnn_deep.yaml", DNACL_ACT_EXP, 3);
   compare_methods(ctx, "cnn_deep, exponential first layer", m, 2, 5, DNACL_EXPLAIN_PROB, 1);

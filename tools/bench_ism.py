@@ -15,12 +15,15 @@ side. Both report wall time and process CPU time: on a shared machine the CPU ti
 steadier measure of the work done. --dnacl may be given more than once (say a build of the
 previous commit and one of the working tree) and --repeat R runs each build R times,
 interleaved (A B A B ...), so that whatever else the machine is doing falls on both alike;
-the summary gives the median and the minimum of each figure. --no-torch leaves PyTorch out.
+the summary gives the median and the minimum of each figure. --sequences may list several
+counts (1,8,32,128): each is run (interleaved) and summarised in turn, PyTorch with the first.
+--no-torch leaves PyTorch out.
 
 Run with /usr/bin/python3 (Debian's python3-torch 1.13):
     /usr/bin/python3 tools/bench_ism.py --threads 2 --dnacl build-ism/test_ism
     /usr/bin/python3 tools/bench_ism.py --no-torch --repeat 6 --dnacl /tmp/base/build/test_ism \
         --dnacl build-ism/test_ism
+    /usr/bin/python3 tools/bench_ism.py --no-torch --repeat 5 --sequences 1,8,32,128 --dnacl build-ism/test_ism
 Prints one JSON object per line, then a summary.
 """
 import argparse
@@ -78,7 +81,8 @@ def ism_naive(model, x, batch):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--length", type=int, default=200)
-    ap.add_argument("--sequences", type=int, default=8, help="sequences timed (after one warm-up)")
+    ap.add_argument("--sequences", default="8",
+                    help="sequences timed (after one warm-up); a comma-separated list runs each count in turn")
     ap.add_argument("--batch", type=int, default=256, help="rows per forward")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dnacl", action="append", default=[],
@@ -86,11 +90,14 @@ def main():
     ap.add_argument("--repeat", type=int, default=1, help="runs of each dnacl build, interleaved")
     ap.add_argument("--no-torch", action="store_true", help="time dnacl only")
     a = ap.parse_args()
+    counts = [int(c) for c in a.sequences.split(",")]
     torch.set_num_threads(a.threads)
     wall = cpu = None
+    a.sequences = counts[0]
     if not a.no_torch:
         wall, cpu = time_torch(a)
-    if a.dnacl:
+    for n in counts if a.dnacl else []:
+        a.sequences = n
         time_dnacl(a, wall, cpu)
 
 

@@ -60,9 +60,17 @@
  * convolution out of its epilogue and the activations after dense layers out of
  * ism_dense (tests cover all paths on the CPU).
  *
- * Set-up per call: tables and host-made weights are copied into their buffers at creation
- * and parameters read with one wait per layer, because every transfer queued is a round
- * trip to PoCL's worker threads; the dense weights are rearranged on the device.
+ * Between calls the model keeps the plan, the index tables and the device buffers
+ * (m->ism_cache): they follow from its layers, the device, the two settings above and the
+ * batch sizes alone, and making them again cost ~1 ms per call on PoCL, most of it page
+ * faults on the buffers' first use. What the parameters give (the convolutions' weights
+ * in the layout of their path, the batch norms' affines, the dense weights transposed) is
+ * never kept: kernels rearrange it again at the start of every call, queued, ~0.15 ms of
+ * device time for the baseline, so a change of the parameters between calls (a training
+ * step, a checkpoint, a write by the caller) can never meet a stale copy.
+ * A call queues each chunk of sequences whole (reference forward, batches, each batch's
+ * outputs read without waiting) behind a gate, opens it and waits once; nothing inside
+ * may wait for the queue itself.
  *
  * Differences: the incremental method computes f(variant) - f(ref) from exact changes
  * (y_ref + delta) and the naive one as the difference of two separately rounded forwards;
@@ -137,11 +145,6 @@ static dnacl_status write_floats(dnacl_ctx *ctx, const dnacl_tensor *t, const fl
   return DNACL_OK;
 }
 
-static dnacl_status read_floats(dnacl_ctx *ctx, const dnacl_tensor *t, float *h, size_t n) {
-  DNACL_CL(clEnqueueReadBuffer(ctx->queue, t->buf, CL_TRUE, 0, n * sizeof(float), h, 0, NULL, NULL));
-  return DNACL_OK;
-}
-
 /* Work-groups for the window kernels, whose first dimensions are short (a window of 1 to
  * ~50 positions, a few dozen channels): about 128 work-items per group. Left to itself
  * PoCL made groups of a handful of items there, and ran pooling 10x slower on the
@@ -155,6 +158,12 @@ static const size_t *groups_of(size_t *l, const size_t *g, int dims) {
     if (left < 1) left = 1;
   }
   return l;
+}
+
+/* An OpenCL call's failure as a status, where the caller must not return at once. */
+#define CL_STATUS(call) cl_status((call), #call, __FILE__, __LINE__)
+static dnacl_status cl_status(cl_int err, const char *call, const char *file, int line) {
+  return err == CL_SUCCESS ? DNACL_OK : dnacl_cl_fail(err, call, file, line);
 }
 
 static void release(cl_mem *b) {
@@ -455,7 +464,9 @@ static dnacl_status inc_analyse(const dnacl_model *m, inc_plan *P, int *ok) {
 /* ---- incremental: device state ------------------------------------------------------ */
 
 typedef struct inc_state {
-  int V, R, GM, UB;     /* ism_dense: variants and 16-unit blocks per work-item */
+  int V;                /* variants in the batch being queued (<= Vcap) */
+  int Vcap, R;          /* the buffers' capacity: variants per batch, reference rows */
+  int GM, UB;           /* ism_dense: variants and 16-unit blocks per work-item */
   act_set ref;          /* reference activations, batch R; ref.t[0] the chunk's sequences */
   dnacl_tensor *refT;   /* the ones one-pass convolutions read, transposed to (R, L, C) */
   act_set tail;         /* activations after the first dense layer, batch V */
@@ -495,17 +506,17 @@ static int gemm_ld(int n) {
   return ld % 256 == 0 ? ld + 16 : ld;
 }
 
-static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
+static void state_free(inc_state *S, const inc_plan *P, int nn) {
   acts_free(&S->ref);
   acts_free(&S->tail);
-  if (S->win)
+  if (S->win && S->win_own)
     for (int i = 0; i <= P->F; i++)
       if (S->win_own[i]) dnacl_tensor_free(&S->win[i]);
   if (S->A)
     for (int i = 0; i <= P->F; i++) release(&S->A[i]);
   if (S->J)
     for (int i = 0; i <= P->F; i++) release(&S->J[i]);
-  for (int i = 0; i < m->n_nodes; i++) {
+  for (int i = 0; i < nn; i++) {
     if (S->wc) dnacl_tensor_free(&S->wc[i]);
     if (S->bn_s) dnacl_tensor_free(&S->bn_s[i]);
     if (S->bn_t) dnacl_tensor_free(&S->bn_t[i]);
@@ -531,7 +542,7 @@ static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
   dnacl_tensor_free(&S->t);
   dnacl_tensor_free(&S->dd);
   dnacl_tensor_free(&S->wt);
-  for (int i = 0; i < m->n_nodes; i++) {
+  for (int i = 0; i < nn; i++) {
     if (S->tw) dnacl_tensor_free(&S->tw[i]);
     if (S->tzb) dnacl_tensor_free(&S->tzb[i]);
   }
@@ -539,6 +550,7 @@ static void state_free(inc_state *S, const inc_plan *P, const dnacl_model *m) {
   free(S->tzb);
   release(&S->tzero);
   release(&S->tgroups);
+  memset(S, 0, sizeof *S);
 }
 
 /* The one-pass convolution keeps WIN + (K-1)*dil vectors of partial outputs and WIN input
@@ -563,27 +575,6 @@ static double per_variant_floats(const dnacl_model *m, const inc_plan *P) {
   return w + dmax + tmax + (double)P->gC[P->F] * P->W[P->F] + 64;
 }
 
-/* Host copies of n parameters: the reads are queued together and waited for once (each
- * blocking transfer is a round trip to PoCL's worker threads). On failure none is kept. */
-static dnacl_status params_host(dnacl_ctx *ctx, int n, const dnacl_param *const *p, float **out) {
-  dnacl_status s = DNACL_OK;
-  for (int i = 0; i < n; i++) out[i] = NULL;
-  for (int i = 0; i < n && s == DNACL_OK; i++) {
-    out[i] = malloc(p[i]->value.n * sizeof **out);
-    cl_int err = out[i] ? clEnqueueReadBuffer(ctx->queue, p[i]->value.buf, CL_FALSE, 0,
-                                              p[i]->value.n * sizeof **out, out[i], 0, NULL, NULL)
-                        : CL_OUT_OF_HOST_MEMORY;
-    if (err != CL_SUCCESS)
-      s = dnacl_fail(DNACL_ERR_OPENCL, "ism: reading a parameter failed with %s", dnacl_cl_error_name(err));
-  }
-  cl_int err = clFinish(ctx->queue); /* also when one failed: nothing may still write out[] */
-  if (s == DNACL_OK && err != CL_SUCCESS)
-    s = dnacl_fail(DNACL_ERR_OPENCL, "ism: clFinish failed with %s", dnacl_cl_error_name(err));
-  if (s != DNACL_OK)
-    for (int i = 0; i < n; i++) free(out[i]), out[i] = NULL;
-  return s;
-}
-
 /* A host array copied into a new tensor of n floats (as int_buffer does; the host array is
  * freed). */
 static dnacl_status upload(dnacl_ctx *ctx, float *h, int n, dnacl_tensor *t) {
@@ -602,59 +593,31 @@ static dnacl_status upload(dnacl_ctx *ctx, float *h, int n, dnacl_tensor *t) {
   return DNACL_OK;
 }
 
-/* Weights of conv node i in the layout of its path. */
+/* Weights of conv node i in the layout of its path (ism_conv_weights): one-pass
+ * (Cin, K, C16), 16 output channels per vector load, zero past Cout; GEMM (Cout*K, Cin),
+ * the GEMM's A, a row per (channel, tap). Queued. */
 static dnacl_status conv_weights(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S, int i) {
   const int Cin = P->gC[i], Cout = P->gC[i + 1], K = m->spec.layers[i].kernel;
-  const int C16 = (Cout + 15) / 16 * 16;
-  float *w;
+  const int C16 = S->fused[i] ? (Cout + 15) / 16 * 16 : Cout;
   const dnacl_param *pw = dnacl_layer_param(m->nodes[i].layer, "w");
-  DNACL_TRY(params_host(ctx, 1, &pw, &w));
-  const size_t n = S->fused[i] ? (size_t)Cin * K * C16 : (size_t)Cout * K * Cin;
-  float *h = calloc(n, sizeof *h);
-  if (!h) {
-    free(w);
-    return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
-  }
-  for (int o = 0; o < Cout; o++)
-    for (int c = 0; c < Cin; c++)
-      for (int k = 0; k < K; k++) {
-        const float v = w[((size_t)o * Cin + c) * K + k];
-        if (S->fused[i])
-          h[((size_t)c * K + k) * C16 + o] = v; /* 16 output channels per vector load */
-        else
-          h[((size_t)o * K + k) * Cin + c] = v; /* the GEMM's A: a row per (channel, tap) */
-      }
-  free(w);
-  return upload(ctx, h, (int)n, &S->wc[i]);
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_conv_weights", &k));
+  size_t g = (size_t)Cin * K, l1;
+  return dnacl_run(ctx, k, 1, &g, groups_of(&l1, &g, 1), "miiiiim", pw->value.buf, Cout, Cin, K, C16, S->fused[i],
+                   S->wc[i].buf);
 }
 
-/* Eval-mode batch norm of node i as y = x * s + t, from the layer's running statistics. */
+/* Eval-mode batch norm of node i as y = x * s + t, from the layer's running statistics
+ * (ism_bn_affine). Queued. */
 static dnacl_status bn_affine(dnacl_ctx *ctx, dnacl_model *m, inc_state *S, int i) {
   dnacl_layer *l = m->nodes[i].layer;
-  const float eps = m->spec.layers[i].eps;
-  const dnacl_param *p[4] = {dnacl_layer_param(l, "gamma"), dnacl_layer_param(l, "beta"),
-                             dnacl_layer_param(l, "rmean"), dnacl_layer_param(l, "rvar")};
-  float *h[4];
-  dnacl_status s = params_host(ctx, 4, p, h);
-  float *g = h[0], *b = h[1], *mu = h[2], *var = h[3];
-  if (s == DNACL_OK) {
-    const int C = (int)dnacl_layer_param(l, "gamma")->value.n;
-    for (int c = 0; c < C; c++) {
-      /* bn_apply computes (x - mean) * invstd * gamma + beta with invstd = 1/sqrt(var + eps). */
-      const float sc = 1.0f / sqrtf(var[c] + eps) * g[c];
-      var[c] = sc;
-      mu[c] = b[c] - mu[c] * sc;
-    }
-    s = upload(ctx, var, C, &S->bn_s[i]);
-    var = NULL;
-    if (s == DNACL_OK) s = upload(ctx, mu, C, &S->bn_t[i]);
-    mu = NULL;
-  }
-  free(g);
-  free(b);
-  free(mu);
-  free(var);
-  return s;
+  const dnacl_param *g = dnacl_layer_param(l, "gamma"), *b = dnacl_layer_param(l, "beta");
+  const dnacl_param *mu = dnacl_layer_param(l, "rmean"), *var = dnacl_layer_param(l, "rvar");
+  cl_kernel k;
+  DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_bn_affine", &k));
+  size_t gs = g->value.n, l1;
+  return dnacl_run(ctx, k, 1, &gs, groups_of(&l1, &gs, 1), "mmmmfimm", g->value.buf, b->value.buf, mu->value.buf,
+                   var->value.buf, (double)m->spec.layers[i].eps, (int)g->value.n, S->bn_s[i].buf, S->bn_t[i].buf);
 }
 
 /* The next node at or after i that is not an identity, or F. */
@@ -684,20 +647,22 @@ static int chain_of(const dnacl_model *m, const inc_plan *P, const inc_state *S,
   return last;
 }
 
-/* wt[(p*C + c)*U16 + u] = w[u, c*L + p] (ism_dense_weights) in a new tensor. */
+/* wt[(p*C + c)*U16 + u] = w[u, c*L + p] (ism_dense_weights), zero for U <= u < U16.
+ * Queued. */
 static dnacl_status dense_weights(dnacl_ctx *ctx, const dnacl_tensor *w, int U, int C, int L, int U16,
-                                  dnacl_tensor *wt) {
-  DNACL_TRY(dnacl_tensor_new(ctx, wt, C * L * U16, 0, 0));
+                                  const dnacl_tensor *wt) {
   cl_kernel k;
   DNACL_TRY(dnacl_kernel(ctx, "ism", "", "ism_dense_weights", &k));
-  size_t g[2] = {(size_t)L, (size_t)C}, l2[2];
+  size_t g[2] = {(size_t)(C * L + 15) / 16, (size_t)U16 / 16}, l2[2];
   return dnacl_run(ctx, k, 2, g, groups_of(l2, g, 2), "miiiim", w->buf, U, C, L, U16, wt->buf);
 }
 
-static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, int R, int V,
-                               inc_state *S) {
+/* Everything but the parameters' values: buffers for R reference rows and batches of up
+ * to V variants, the index tables, the path of each layer. Nothing is queued. */
+static dnacl_status state_alloc(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, int R, int V,
+                                inc_state *S) {
   const int F = P->F, L0 = P->L0, nn = m->n_nodes;
-  S->V = V;
+  S->V = S->Vcap = V;
   S->R = R;
   /* On the CPU a work-item takes 12 variants x 32 units: 24 accumulators, and each
    * broadcast input feeds 2 multiply-adds (0.50 -> 0.38 ms per sequence, baseline at L=200,
@@ -714,7 +679,6 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   S->win_own = calloc((size_t)F + 1, 1);
   S->buf = calloc((size_t)F + 1, sizeof *S->buf);
   S->pend = calloc((size_t)F + 1, sizeof *S->pend);
-
   S->A = calloc((size_t)F + 1, sizeof *S->A);
   S->J = calloc((size_t)F + 1, sizeof *S->J);
   S->fused = calloc((size_t)nn, sizeof *S->fused);
@@ -723,7 +687,10 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   S->wc = calloc((size_t)nn, sizeof *S->wc);
   S->bn_s = calloc((size_t)nn, sizeof *S->bn_s);
   S->bn_t = calloc((size_t)nn, sizeof *S->bn_t);
-  if (!S->win || !S->refT || !S->win_own || !S->buf || !S->pend || !S->A || !S->J || !S->fused || !S->dout || !S->din || !S->wc || !S->bn_s || !S->bn_t)
+  S->tw = calloc((size_t)nn, sizeof *S->tw);
+  S->tzb = calloc((size_t)nn, sizeof *S->tzb);
+  if (!S->win || !S->refT || !S->win_own || !S->buf || !S->pend || !S->A || !S->J || !S->fused || !S->dout ||
+      !S->din || !S->wc || !S->bn_s || !S->bn_t || !S->tw || !S->tzb)
     return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   DNACL_TRY(acts_alloc(ctx, m, R, 0, nn, &S->ref));
   DNACL_TRY(acts_alloc(ctx, m, V, F + 1, nn, &S->tail));
@@ -745,9 +712,14 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   size_t dmax = 1, tmax = 1;
   for (int i = 0; i < F; i++) {
     const dnacl_layer_spec *ls = &m->spec.layers[i];
-    if (m->nodes[i].kind == DNACL_L_BATCHNORM) DNACL_TRY(bn_affine(ctx, m, S, i));
+    if (m->nodes[i].kind == DNACL_L_BATCHNORM) {
+      const int C = (int)dnacl_layer_param(m->nodes[i].layer, "gamma")->value.n;
+      DNACL_TRY(dnacl_tensor_new(ctx, &S->bn_s[i], C, 0, 0));
+      DNACL_TRY(dnacl_tensor_new(ctx, &S->bn_t[i], C, 0, 0));
+    }
     if (m->nodes[i].kind != DNACL_L_CONV1D) continue;
-    DNACL_TRY(conv_weights(ctx, m, P, S, i));
+    const int Cin = P->gC[i], Cout = P->gC[i + 1];
+    DNACL_TRY(dnacl_tensor_new(ctx, &S->wc[i], Cin * ls->kernel * (S->fused[i] ? (Cout + 15) / 16 * 16 : Cout), 0, 0));
     if (S->fused[i]) {
       conv_chain ch;
       const int o = chain_of(m, P, S, i, &ch) + 1, co = ch.pool >= 0 ? ch.pool : o;
@@ -777,9 +749,7 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
   /* wt[p*C + c, u] = w[u, c*L + p] (the input is (C, L) flattened channel-major): the rows
    * a window reads, all channels at W consecutive positions, are one contiguous block
    * (2.3 -> 2.0 ms per sequence for the update at L=1000, where the rows of one channel
-   * are 256 KB apart). Rows padded with zeros to whole work-items (16 * UB units). Made on
-   * the device: through the host (read, transpose, upload) it took ~0.85 of the ~1.9 ms
-   * each call spends preparing, for the baseline. */
+   * are 256 KB apart). Rows padded with zeros to whole work-items (16 * UB units). */
   const dnacl_param *wd = dnacl_layer_param(m->nodes[F].layer, "w");
   const int U = wd->value.shape[0], In = wd->value.shape[1], ub = 16 * S->UB, U16 = (U + ub - 1) / ub * ub;
   if (In != P->gC[F] * P->gL[F])
@@ -787,15 +757,10 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
                       m->nodes[F].layer->name, In, P->gC[F], P->gL[F]);
   S->U = U;
   S->U16 = U16;
-  DNACL_TRY(dense_weights(ctx, &wd->value, U, P->gC[F], P->gL[F], U16, &S->wt));
+  DNACL_TRY(dnacl_tensor_new(ctx, &S->wt, In * U16, 0, 0));
   /* The dense layers after it. */
-  S->tw = calloc((size_t)nn, sizeof *S->tw);
-  S->tzb = calloc((size_t)nn, sizeof *S->tzb);
   int *h = calloc(3 * (size_t)V, sizeof *h);
-  if (!S->tw || !S->tzb || !h) {
-    free(h);
-    return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
-  }
+  if (!h) return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   dnacl_status s = int_buffer(ctx, 3 * (size_t)V, h, &S->tzero);
   S->tng = (V + S->GM - 1) / S->GM;
   for (int g = 0; g < S->tng; g++) h[2 * g] = g * S->GM, h[2 * g + 1] = imin(S->GM, V - g * S->GM);
@@ -805,13 +770,36 @@ static dnacl_status state_init(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P
     if (m->nodes[i].kind != DNACL_L_DENSE) continue;
     const dnacl_param *pw = dnacl_layer_param(m->nodes[i].layer, "w");
     const int Ui = pw->value.shape[0], Ki = pw->value.shape[1];
-    s = dense_weights(ctx, &pw->value, Ui, Ki, 1, (Ui + ub - 1) / ub * ub, &S->tw[i]);
+    s = dnacl_tensor_new(ctx, &S->tw[i], Ki * ((Ui + ub - 1) / ub * ub), 0, 0);
     if (s == DNACL_OK && !dnacl_layer_param(m->nodes[i].layer, "b")) {
       float *z = calloc((size_t)Ui, sizeof *z);
       s = z ? upload(ctx, z, Ui, &S->tzb[i]) : dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
     }
   }
   return s;
+}
+
+/* What the parameters' values give, rewritten on every call (queued, no wait): the
+ * convolutions' weights in the layout of their path, the batch norms' affines, the dense
+ * layers' weights transposed. Never kept from an earlier call, so nothing can be stale
+ * whatever changed the parameters in between (a training step, a checkpoint, a write by
+ * the caller); it costs ~0.15 ms of device time per call for the baseline. */
+static dnacl_status state_params(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S) {
+  const int F = P->F, nn = m->n_nodes;
+  for (int i = 0; i < F; i++) {
+    if (m->nodes[i].kind == DNACL_L_BATCHNORM) DNACL_TRY(bn_affine(ctx, m, S, i));
+    if (m->nodes[i].kind == DNACL_L_CONV1D) DNACL_TRY(conv_weights(ctx, m, P, S, i));
+  }
+  const dnacl_param *wd = dnacl_layer_param(m->nodes[F].layer, "w");
+  DNACL_TRY(dense_weights(ctx, &wd->value, S->U, P->gC[F], P->gL[F], S->U16, &S->wt));
+  const int ub = 16 * S->UB;
+  for (int i = F + 1; i < nn; i++) {
+    if (m->nodes[i].kind != DNACL_L_DENSE) continue;
+    const dnacl_param *pw = dnacl_layer_param(m->nodes[i].layer, "w");
+    const int Ui = pw->value.shape[0], Ki = pw->value.shape[1];
+    DNACL_TRY(dense_weights(ctx, &pw->value, Ui, Ki, 1, (Ui + ub - 1) / ub * ub, &S->tw[i]));
+  }
+  return DNACL_OK;
 }
 
 /* ---- incremental: one batch --------------------------------------------------------- */
@@ -835,7 +823,8 @@ static dnacl_status materialise(dnacl_ctx *ctx, dnacl_model *m, inc_state *S, in
   const int j = S->pend[i];
   if (j < 0) return DNACL_OK;
   dnacl_layer *l = m->nodes[j].layer;
-  DNACL_TRY(l->ops->forward(l, ctx, &S->buf[i], &S->win[j + 1], 0));
+  dnacl_tensor x = rows_view(&S->buf[i], S->V), y = rows_view(&S->win[j + 1], S->V);
+  DNACL_TRY(l->ops->forward(l, ctx, &x, &y, 0));
   for (int k = j + 1; k <= i; k++)
     if (S->pend[k] == j) S->buf[k] = S->win[j + 1], S->pend[k] = -1;
   return DNACL_OK;
@@ -929,10 +918,13 @@ static dnacl_status resadd_step(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *
                    S->vl, S->A[i + 1], P->W[i + 1], V, S->win[i + 1].buf);
 }
 
-/* Outputs of the V variants of hv (3 ints each) in S->tail.t[n_nodes]. */
+/* Queues the outputs of the V <= Vcap variants of hv (3 ints each) into
+ * S->tail.t[n_nodes]. hv and hg (room for 2V ints) are read by queued transfers: they must
+ * stay as they are until the queue has run them. */
 static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, inc_state *S,
-                              const int *hv, int *hg) {
-  const int V = S->V, F = P->F, L0 = P->L0;
+                              const int *hv, int V, int *hg) {
+  const int F = P->F, L0 = P->L0;
+  S->V = V;
   /* Runs of variants with the same reference row and dense window, at most GM long. */
   int ng = 0;
   for (int v = 0; v < V; v++) {
@@ -946,7 +938,6 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
       ng++;
     }
   }
-  /* Queued: hv and hg change only after the blocking read of this batch's outputs. */
   DNACL_TRY(write_ints_queued(ctx, S->vl, hv, 3 * (size_t)V));
   DNACL_TRY(write_ints_queued(ctx, S->groups, hg, 2 * (size_t)ng));
   cl_kernel k;
@@ -977,9 +968,11 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
         continue;
       case DNACL_L_MAXPOOL: DNACL_TRY(pool_step(ctx, m, P, S, i)); break;
       case DNACL_L_RESIDUAL_END: DNACL_TRY(resadd_step(ctx, m, P, S, i)); break;
-      default: /* activations, layer norm: the layer itself on the window */
+      default: { /* activations, layer norm: the layer itself on the window */
         DNACL_TRY(materialise(ctx, m, S, i));
-        DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &S->buf[i], &S->win[i + 1], 0));
+        dnacl_tensor x = rows_view(&S->buf[i], V), y = rows_view(&S->win[i + 1], V);
+        DNACL_TRY(nd->layer->ops->forward(nd->layer, ctx, &x, &y, 0));
+      }
     }
     S->buf[o] = S->win[o];
     S->pend[o] = -1;
@@ -1004,8 +997,8 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
   DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_dense", &k));
   size_t gd[2] = {(size_t)(S->U16 / 16 + S->UB - 1) / S->UB, (size_t)ng}, ld[2] = {gd[0], 1};
   const int cs = S->dense_din ? 1 : P->W[F], js = S->dense_din ? P->gC[F] : 1;
-  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "miiiiimmmimiimm", dd->buf, cs, js, P->gC[F], P->gL[F], P->W[F], S->A[F],
-                      S->vl, S->groups, ng, S->wt.buf, S->U, S->U16, S->ref.t[F + 1].buf,
+  DNACL_TRY(dnacl_run(ctx, k, 2, gd, ld, "miiiiimmmiimiimm", dd->buf, cs, js, P->gC[F], P->gL[F], P->W[F], S->A[F],
+                      S->vl, S->groups, ng, V, S->wt.buf, S->U, S->U16, S->ref.t[F + 1].buf,
                       S->tail.t[t0].buf));
   /* The rest on the V rows: dense layers (with an activation right after them) through
    * ism_dense, as a one-column window changed from a zero reference whose output is the
@@ -1025,17 +1018,103 @@ static dnacl_status run_batch(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P,
     u = snprintf(opts, sizeof opts, "-DGM=%d -DUB=%d", S->GM, S->UB);
     if (act >= 0) snprintf(opts + u, sizeof opts - (size_t)u, " -DFACT=%d", act);
     DNACL_TRY(dnacl_kernel(ctx, "ism", opts, "ism_dense", &k));
-    size_t gt[2] = {(size_t)(U16i / 16 + S->UB - 1) / S->UB, (size_t)S->tng}, lt[2] = {gt[0], 1};
-    DNACL_TRY(dnacl_run(ctx, k, 2, gt, lt, "miiiiimmmimiimm", S->tail.t[i].buf, 1, 0, Ki, 1, 1, S->tzero, S->tzero,
-                        S->tgroups, S->tng, S->tw[i].buf, Ui, U16i, pb ? pb->value.buf : S->tzb[i].buf,
+    /* The first ceil(V / GM) groups of GM rows cover the batch (ism_dense stops at V). */
+    const int tng = (V + S->GM - 1) / S->GM;
+    size_t gt[2] = {(size_t)(U16i / 16 + S->UB - 1) / S->UB, (size_t)tng}, lt[2] = {gt[0], 1};
+    DNACL_TRY(dnacl_run(ctx, k, 2, gt, lt, "miiiiimmmiimiimm", S->tail.t[i].buf, 1, 0, Ki, 1, 1, S->tzero, S->tzero,
+                        S->tgroups, tng, V, S->tw[i].buf, Ui, U16i, pb ? pb->value.buf : S->tzb[i].buf,
                         S->tail.t[act >= 0 ? i + 2 : i + 1].buf));
     if (act >= 0) i++;
   }
   return DNACL_OK;
 }
 
-static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *P, const float *x,
+/* ---- incremental: what is kept between calls ------------------------------------------ */
+
+/* Incremental ISM keeps its plan and its device buffers on the model between calls
+ * (m->ism_cache): they follow from the model's layers, the device, two settings and the
+ * batch sizes, never from parameter values, which state_params reads again on every call.
+ * Allocating the buffers afresh cost ~1 ms per call on PoCL, most of it in page faults on
+ * their first use. Made again with other settings or a larger batch; dropped after a
+ * failed call. */
+typedef struct ism_cache {
+  /* The context's queue, retained: the cache belongs to the context whose queue this is
+   * (held, so no later queue can have its address), and it is waited for when the cache
+   * is freed, even after the context itself was released. */
+  cl_command_queue queue;
+  int fuse, gemm; /* DNACL_ISM_FUSE=0 and DNACL_ISM_CONV=gemm were not / were set */
+  int nn;
+  inc_plan P;
+  inc_state S;    /* S.Vcap == 0 until the first call allocates it */
+} ism_cache;
+
+static void cache_free(void *p) {
+  ism_cache *c = p;
+  if (!c) return;
+  clFinish(c->queue); /* nothing queued may still use the buffers or the tables */
+  state_free(&c->S, &c->P, c->nn);
+  plan_free(&c->P);
+  clReleaseCommandQueue(c->queue);
+  free(c);
+}
+
+static void cache_drop(dnacl_model *m) {
+  if (m->ism_cache_free) m->ism_cache_free(m->ism_cache);
+  m->ism_cache = NULL;
+  m->ism_cache_free = NULL;
+}
+
+static int env_is(const char *name, const char *value) {
+  const char *e = getenv(name);
+  return e && !strcmp(e, value);
+}
+
+/* The model's cache for this context and settings, made (without buffers) when there is
+ * none; *c is NULL when the model cannot take the incremental method. */
+static dnacl_status cache_get(dnacl_ctx *ctx, dnacl_model *m, ism_cache **c) {
+  const int fuse = !env_is("DNACL_ISM_FUSE", "0"), gemm = env_is("DNACL_ISM_CONV", "gemm");
+  ism_cache *h = m->ism_cache_free == cache_free ? m->ism_cache : NULL;
+  if (h && h->queue == ctx->queue && h->fuse == fuse && h->gemm == gemm) {
+    *c = h;
+    return DNACL_OK;
+  }
+  cache_drop(m);
+  *c = NULL;
+  inc_plan P;
+  int ok = 0;
+  DNACL_TRY(inc_analyse(m, &P, &ok));
+  if (!ok) return DNACL_OK;
+  h = calloc(1, sizeof *h);
+  if (!h) {
+    plan_free(&P);
+    return dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
+  }
+  if (clRetainCommandQueue(ctx->queue) != CL_SUCCESS) {
+    plan_free(&P);
+    free(h);
+    return dnacl_fail(DNACL_ERR_OPENCL, "ism: clRetainCommandQueue failed");
+  }
+  h->queue = ctx->queue;
+  h->fuse = fuse;
+  h->gemm = gemm;
+  h->nn = m->n_nodes;
+  h->P = P;
+  m->ism_cache = h;
+  m->ism_cache_free = cache_free;
+  *c = h;
+  return DNACL_OK;
+}
+
+/* ---- incremental: a call ------------------------------------------------------------ */
+
+/* Every chunk of up to CHUNK sequences is queued whole (its reference forward, then its
+ * batches, each batch's outputs read without waiting) and waited for once: a blocking read
+ * per batch left both cores idle while the host prepared the next one, and every wait is a
+ * round trip to PoCL's worker threads. */
+static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, ism_cache *cache, const float *x,
                                 int n, int target, dnacl_explain_output output, float *out) {
+  const inc_plan *P = &cache->P;
+  inc_state *S = &cache->S;
   const int C = m->in_channels, L = m->length, T = m->spec.tasks;
   const size_t xs = (size_t)C * L;
   const int R = imin(n, CHUNK);
@@ -1045,50 +1124,82 @@ static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, const inc_plan *
   double fit = INC_BUDGET_FLOATS / per_variant_floats(m, P);
   if (fit < vmax) vmax = fit < 16 ? 16 : (int)fit;
   const int V = balanced(v0, vmax);
-  inc_state S;
-  memset(&S, 0, sizeof S);
-  int *list = malloc(3 * (size_t)R * xs * sizeof *list), *hv = malloc(3 * (size_t)V * sizeof *hv);
-  int *hg = malloc(2 * (size_t)V * sizeof *hg);
+  dnacl_status s = DNACL_OK;
+  if (S->Vcap < V || S->R < R) {
+    /* Room for what this call needs and what earlier calls needed, so that calls of
+     * different sizes do not make the buffers again and again. */
+    const int Vn = imax(V, S->Vcap), Rn = imax(R, S->R);
+    clFinish(ctx->queue);
+    state_free(S, P, cache->nn);
+    s = state_alloc(ctx, m, P, Rn, Vn, S);
+  }
+  const size_t maxv = (size_t)R * xs; /* variants of a chunk, at most */
+  int *list = malloc(3 * maxv * sizeof *list), *hg = malloc(2 * maxv * sizeof *hg);
   double *fref = malloc((size_t)R * sizeof *fref);
-  float *logits = malloc((size_t)imax(V, R) * T * sizeof *logits);
-  dnacl_status s = !list || !hv || !hg || !fref || !logits ? dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory")
-                                                            : DNACL_OK;
-  if (s == DNACL_OK) s = state_init(ctx, m, P, R, V, &S);
+  float *lref = malloc((size_t)R * T * sizeof *lref), *logits = malloc(maxv * T * sizeof *logits);
+  if (s == DNACL_OK && (!list || !hg || !fref || !lref || !logits)) s = dnacl_fail(DNACL_ERR_NOMEM, "ism: out of memory");
   for (int c0 = 0; s == DNACL_OK && c0 < n; c0 += R) {
     const int rc = imin(R, n - c0);
-    s = write_floats(ctx, &S.ref.t[0], x + c0 * xs, rc * xs);
-    if (s == DNACL_OK) s = run_nodes(ctx, m, &S.ref, 0, m->n_nodes, rc);
+    /* The chunk's commands wait behind a gate until all are queued: the host thread
+     * queueing while PoCL's two workers run is three threads on two cores, and the
+     * workers then often ended up sharing one core for the rest of the call (1 sequence,
+     * 25 runs: 6 at ~1.8 ms and the rest ~2.8 ms, as long as their CPU time; with the gate
+     * 16 at ~1.65 ms). Nothing queued inside the gate may wait for the queue (a blocking
+     * read there would never return): layers' forwards and ours only queue. */
+    cl_int err = CL_SUCCESS;
+    cl_event gate = clCreateUserEvent(ctx->context, &err);
+    s = cl_status(err, "clCreateUserEvent", __FILE__, __LINE__);
+    if (s == DNACL_OK && gate) s = CL_STATUS(clEnqueueBarrierWithWaitList(ctx->queue, 1, &gate, NULL));
+    if (s == DNACL_OK && c0 == 0) s = state_params(ctx, m, P, S);
+    /* Queued: the caller's x stays as it is during the call. */
+    if (s == DNACL_OK)
+      s = CL_STATUS(clEnqueueWriteBuffer(ctx->queue, S->ref.t[0].buf, CL_FALSE, 0, rc * xs * sizeof(float),
+                                         x + c0 * xs, 0, NULL, NULL));
+    if (s == DNACL_OK) s = run_nodes(ctx, m, &S->ref, 0, m->n_nodes, rc);
     for (int i = 0; s == DNACL_OK && i <= P->F; i++) {
-      if (!S.refT[i].buf) continue;
+      if (!S->refT[i].buf) continue;
       cl_kernel k;
       s = dnacl_kernel(ctx, "ism", "", "ism_transpose", &k);
       size_t g[2] = {(size_t)P->gL[i], (size_t)rc};
       if (s == DNACL_OK)
-        s = dnacl_run(ctx, k, 2, g, NULL, "miiim", S.ref.t[i].buf, rc, P->gC[i], P->gL[i], S.refT[i].buf);
+        s = dnacl_run(ctx, k, 2, g, NULL, "miiim", S->ref.t[i].buf, rc, P->gC[i], P->gL[i], S->refT[i].buf);
     }
-    if (s == DNACL_OK) s = read_floats(ctx, &S.ref.t[m->n_nodes], logits, (size_t)rc * T);
-    for (int r = 0; s == DNACL_OK && r < rc; r++) fref[r] = explained(logits + (size_t)r * T, T, target, output);
+    if (s == DNACL_OK)
+      s = CL_STATUS(clEnqueueReadBuffer(ctx->queue, S->ref.t[m->n_nodes].buf, CL_FALSE, 0,
+                                              (size_t)rc * T * sizeof *lref, lref, 0, NULL, NULL));
     int nv = 0;
     for (int r = 0; r < rc; r++) nv += list_variants(x + (c0 + r) * xs, C, L, r, list + 3 * nv);
-    if (s == DNACL_OK) memset(out + c0 * xs, 0, rc * xs * sizeof *out);
     for (int k0 = 0; s == DNACL_OK && k0 < nv; k0 += V) {
       const int cnt = imin(V, nv - k0);
-      for (int i = 0; i < V; i++) memcpy(hv + 3 * i, list + 3 * (k0 + (i < cnt ? i : 0)), 3 * sizeof *hv);
-      s = run_batch(ctx, m, P, &S, hv, hg);
-      if (s == DNACL_OK) s = read_floats(ctx, &S.tail.t[m->n_nodes], logits, (size_t)V * T);
-      for (int i = 0; s == DNACL_OK && i < cnt; i++) {
-        const int *e = hv + 3 * i;
-        out[(c0 + e[0]) * xs + (size_t)e[2] * L + e[1]] =
-            (float)(explained(logits + (size_t)i * T, T, target, output) - fref[e[0]]);
-      }
+      s = run_batch(ctx, m, P, S, list + 3 * k0, cnt, hg + 2 * k0);
+      if (s == DNACL_OK)
+        s = CL_STATUS(clEnqueueReadBuffer(ctx->queue, S->tail.t[m->n_nodes].buf, CL_FALSE, 0,
+                                                (size_t)cnt * T * sizeof *logits, logits + (size_t)k0 * T, 0,
+                                                NULL, NULL));
+    }
+    if (gate) {
+      /* Opened also after an error: clFinish would wait for it forever. */
+      clSetUserEventStatus(gate, CL_COMPLETE);
+      clReleaseEvent(gate);
+    }
+    /* One wait per chunk (also after an error: queued transfers may still use the host
+     * arrays). */
+    err = clFinish(ctx->queue);
+    if (s == DNACL_OK) s = cl_status(err, "clFinish", __FILE__, __LINE__);
+    if (s != DNACL_OK) break;
+    for (int r = 0; r < rc; r++) fref[r] = explained(lref + (size_t)r * T, T, target, output);
+    memset(out + c0 * xs, 0, rc * xs * sizeof *out);
+    for (int i = 0; i < nv; i++) {
+      const int *e = list + 3 * i;
+      out[(c0 + e[0]) * xs + (size_t)e[2] * L + e[1]] =
+          (float)(explained(logits + (size_t)i * T, T, target, output) - fref[e[0]]);
     }
   }
-  clFinish(ctx->queue); /* after an error, a queued write may still read hv or hg */
-  state_free(&S, P, m);
+  clFinish(ctx->queue); /* after an error, a queued transfer may still use the host arrays */
   free(list);
-  free(hv);
   free(hg);
   free(fref);
+  free(lref);
   free(logits);
   return s;
 }
@@ -1114,12 +1225,11 @@ dnacl_status dnacl_ism(dnacl_ctx *ctx, dnacl_model *m, const float *x, int n, in
                         i / xs, i % xs / m->length, i % m->length);
   if (n == 0) return DNACL_OK;
   if (incremental_wanted) {
-    inc_plan P;
-    int ok = 0;
-    DNACL_TRY(inc_analyse(m, &P, &ok));
-    if (ok) {
-      dnacl_status s = incremental(ctx, m, &P, x, n, target, output, out);
-      plan_free(&P);
+    ism_cache *c;
+    DNACL_TRY(cache_get(ctx, m, &c));
+    if (c) {
+      dnacl_status s = incremental(ctx, m, c, x, n, target, output, out);
+      if (s != DNACL_OK) cache_drop(m); /* never reuse what a failed call left */
       if (s == DNACL_OK && used_incremental) *used_incremental = 1;
       return s;
     }

@@ -156,6 +156,7 @@ static void free_buffers(dnacl_model *m) {
 
 void dnacl_model_free(dnacl_model *m) {
   if (!m) return;
+  if (m->ism_cache_free) m->ism_cache_free(m->ism_cache);
   free_buffers(m);
   for (int i = 0; i < m->n_nodes; i++) dnacl_layer_free(m->nodes ? m->nodes[i].layer : NULL);
   free(m->nodes);

@@ -28,6 +28,11 @@ typedef struct dnacl_model {
   uint32_t step;           /* training step, mixed into dropout seeds */
   int profile;             /* 1: wait for the device after every layer and add up its time */
   double *fwd_s, *bwd_s;   /* per node, seconds (allocated when profile is set) */
+  /* Incremental ISM's device buffers and index tables, kept between its calls
+   * (src/explain/ism.c): they depend on the layers and batch sizes, never on parameter
+   * values, which it reads again on every call. Freed with the model by ism_cache_free. */
+  void *ism_cache;
+  void (*ism_cache_free)(void *cache);
 } dnacl_model;
 
 /* Build layers on the device from a spec (taking ownership of the spec's contents) and check

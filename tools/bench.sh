@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark table of the chapter's model (ConvModelV2, L=200) at batch 32 and 256:
 # dnacl on the chosen OpenCL device beside PyTorch on this machine's CPU, run in the same
-# session, plus OpenBLAS SGEMM on the model's GEMM shapes as the machine's practical limit.
+# session, plus OpenBLAS SGEMM on the model's GEMM shapes as a reference point (Debian's build;
+# register-only FMAs reach ~525 GFLOP/s on the 2-core development EPYC, see DESIGN.md).
 # Needs: tools/setup.sh done, python3-torch and libopenblas-dev (installed here if missing).
 # Usage: tools/bench.sh [seconds-per-measurement]
 set -euo pipefail
@@ -34,7 +35,7 @@ for r in dn:
     p = pt[(r["batch"], r["mode"])]
     pg = r["gflops"] * p["seq_per_s"] / r["seq_per_s"]
     print(f"{r['mode']:6} {r['batch']:>5} | {r['seq_per_s']:>11.0f} {r['gflops']:>8.1f} | {p['seq_per_s']:>13.0f} {pg:>8.1f} | {r['seq_per_s']/p['seq_per_s']:>13.2f}")
-print("\nOpenBLAS SGEMM (the machine's practical limit):")
+print("\nOpenBLAS SGEMM (Debian's build, a reference point; not the cores' FMA limit):")
 for l in open(os.path.join(d, "sgemm.tsv")):
     _, label, M, N, K, g = l.rstrip("\n").split("\t")
     print(f"  {label:16} M={M:>5} N={N:>6} K={K:>5}: {float(g):6.1f} GFLOP/s")

@@ -30,18 +30,6 @@ static const char *dims_str(const int *d, int from, int nd, int rev, char *buf, 
   return buf;
 }
 
-/* Group digits in thousands so parameter counts can be read at a glance. */
-static const char *count_str(size_t v, char *buf, size_t n) {
-  char raw[32];
-  int len = snprintf(raw, sizeof raw, "%zu", v);
-  size_t u = 0;
-  for (int i = 0; i < len && u + 2 < n; i++) {
-    if (i > 0 && (len - i) % 3 == 0) buf[u++] = ',';
-    buf[u++] = raw[i];
-  }
-  buf[u] = 0;
-  return buf;
-}
 
 static int show(dnacl_ctx *ctx, const char *path, int length) {
   dnacl_model_spec spec;
@@ -75,7 +63,7 @@ static int show(dnacl_ctx *ctx, const char *path, int length) {
     const char *kind = l ? l->ops->kind : dnacl_layer_kind_name(nd->kind);
     const dnacl_shape *o = &m->shapes[i + 1];
     printf("%-4d %-18s %-12s %-14s %10s", i + 1, ls->name, kind, dims_str(o->d, 1, o->ndim, 0, a, sizeof a),
-           np ? count_str(np, b, sizeof b) : "-");
+           np ? dnacl_count_str(np, b, sizeof b) : "-");
     if (!l || l->n_params == 0) printf("\n");
     for (int k = 0; l && k < l->n_params; k++) {
       const dnacl_param *p = &l->params[k];
@@ -90,8 +78,8 @@ static int show(dnacl_ctx *ctx, const char *path, int length) {
   }
   const dnacl_shape *o = &m->shapes[m->n_nodes];
   printf("\noutput %s (logits)\n", dims_str(o->d, 1, o->ndim, 0, a, sizeof a));
-  printf("total %s parameters: %s trainable", count_str(total, a, sizeof a), count_str(trainable, b, sizeof b));
-  if (total > trainable) printf(", %s non-trainable (*: batchnorm running statistics)", count_str(total - trainable, c, sizeof c));
+  printf("total %s parameters: %s trainable", dnacl_count_str(total, a, sizeof a), dnacl_count_str(trainable, b, sizeof b));
+  if (total > trainable) printf(", %s non-trainable (*: batchnorm running statistics)", dnacl_count_str(total - trainable, c, sizeof c));
   printf("\n");
   dnacl_model_free(m);
   return 0;

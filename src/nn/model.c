@@ -311,6 +311,18 @@ size_t dnacl_model_param_count(dnacl_model *m, int trainable_only) {
   return total;
 }
 
+const char *dnacl_count_str(size_t v, char *buf, size_t n) {
+  char raw[32];
+  int len = snprintf(raw, sizeof raw, "%zu", v);
+  size_t u = 0;
+  for (int i = 0; i < len && u + 2 < n; i++) {
+    if (i > 0 && (len - i) % 3 == 0) buf[u++] = ',';
+    buf[u++] = raw[i];
+  }
+  buf[u] = 0;
+  return buf;
+}
+
 /* splitmix64: a small, well-mixed generator for initialisation. */
 static uint64_t next_u64(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ull);

@@ -64,6 +64,9 @@ dnacl_status dnacl_model_profile(dnacl_model *m, int on);
 /* Iterate parameters with their qualified names ("conv1.w"). Returns NULL past the end. */
 dnacl_param *dnacl_model_param(dnacl_model *m, int index, char *qualified, size_t qlen);
 size_t dnacl_model_param_count(dnacl_model *m, int trainable_only);
+/* v with its digits grouped in thousands ("1,234,567") in buf, so parameter counts can be
+ * read at a glance (dnacl model show, the report). Returns buf. */
+const char *dnacl_count_str(size_t v, char *buf, size_t n);
 
 /* FLOPs of one sample's forward pass (matrix products only; src/nn/flops.c). */
 double dnacl_model_forward_flops(const dnacl_model *m);

@@ -284,17 +284,6 @@ static const char *dims_str(const int *d, int from, int nd, char *buf, size_t n)
   return buf;
 }
 
-static const char *count_str(size_t v, char *buf, size_t n) {
-  char raw[32];
-  int len = snprintf(raw, sizeof raw, "%zu", v);
-  size_t u = 0;
-  for (int i = 0; i < len && u + 2 < n; i++) {
-    if (i > 0 && (len - i) % 3 == 0) buf[u++] = ',';
-    buf[u++] = raw[i];
-  }
-  buf[u] = 0;
-  return buf;
-}
 
 /* The training step of the checkpoint, from its metadata; -1 when it does not say. */
 static long checkpoint_step(const report *r) {
@@ -367,8 +356,8 @@ static void section_summary(report *r, const metrics_log *g) {
      dims_str(m->shapes[0].d, 1, m->shapes[0].ndim, a, sizeof a), m->spec.tasks, m->spec.tasks == 1 ? "" : "s",
      m->spec.tasks == 1 ? "" : "s");
   size_t total = dnacl_model_param_count(m, 0), trainable = dnacl_model_param_count(m, 1);
-  hp(r, "<dt>Parameters</dt><dd>%s trainable", count_str(trainable, a, sizeof a));
-  if (total > trainable) hp(r, ", %s non-trainable (batch-norm running statistics)", count_str(total - trainable, b, sizeof b));
+  hp(r, "<dt>Parameters</dt><dd>%s trainable", dnacl_count_str(trainable, a, sizeof a));
+  if (total > trainable) hp(r, ", %s non-trainable (batch-norm running statistics)", dnacl_count_str(total - trainable, b, sizeof b));
   hp(r, "</dd>\n<dt>Checkpoint</dt><dd>");
   esc(r, r->o->run_dir);
   hp(r, "/%s.safetensors", r->o->which ? r->o->which : "best");
@@ -409,7 +398,7 @@ static void section_summary(report *r, const metrics_log *g) {
     hp(r, "</td><td>");
     esc(r, l ? l->ops->kind : dnacl_layer_kind_name(nd->kind));
     hp(r, "</td><td class=\"mono nw\">%s</td><td class=\"num\">%s</td><td class=\"mono\">", dims_str(sh->d, 1, sh->ndim, a, sizeof a),
-       np ? count_str(np, b, sizeof b) : "–");
+       np ? dnacl_count_str(np, b, sizeof b) : "–");
     for (int k = 0; l && k < l->n_params; k++) {
       const dnacl_param *p = &l->params[k];
       /* A transformer block has a dozen parameters: the list wraps between them, never
@@ -423,7 +412,7 @@ static void section_summary(report *r, const metrics_log *g) {
   const dnacl_shape *o = &m->shapes[m->n_nodes];
   hp(r, "</tbody>\n<tfoot><tr><td></td><td colspan=\"2\">total</td><td class=\"mono\">%s logits</td><td class=\"num\">%s</td>"
         "<td>%s</td></tr></tfoot>\n</table>\n",
-     dims_str(o->d, 1, o->ndim, a, sizeof a), count_str(total, b, sizeof b),
+     dims_str(o->d, 1, o->ndim, a, sizeof a), dnacl_count_str(total, b, sizeof b),
      total > trainable ? "* not trained: running statistics" : "");
 
   hp(r, "<h3>Training settings</h3>\n");

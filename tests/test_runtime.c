@@ -166,12 +166,31 @@ static void test_safetensors_roundtrip(void) {
   CHECK(s == DNACL_ERR_PARSE && strstr(dnacl_last_error(), "bad.safetensors"), "truncated file: %s", dnacl_last_error());
 }
 
+/* While a gate holds the queue back (incremental ISM), the runtime's blocking calls fail
+ * with a message instead of waiting forever; once it opens they work again. */
+static void test_gated_queue(dnacl_ctx *ctx) {
+  dnacl_tensor t;
+  float h[4] = {1, 2, 3, 4}, back[4] = {0};
+  OK(dnacl_tensor_new(ctx, &t, 4, 0, 0));
+  ctx->gated = 1;
+  CHECK(dnacl_tensor_write(ctx, &t, h) == DNACL_ERR_UNSUPPORTED && strstr(dnacl_last_error(), "gated"),
+        "blocking write while gated fails: %s", dnacl_last_error());
+  CHECK(dnacl_tensor_read(ctx, &t, back) == DNACL_ERR_UNSUPPORTED, "blocking read while gated fails");
+  CHECK(dnacl_finish(ctx) == DNACL_ERR_UNSUPPORTED, "finish while gated fails");
+  ctx->gated = 0;
+  OK(dnacl_tensor_write(ctx, &t, h));
+  OK(dnacl_tensor_read(ctx, &t, back));
+  CHECK(back[3] == 4.0f, "transfers work once the gate is open");
+  dnacl_tensor_free(&t);
+}
+
 int main(void) {
   test_ranking();
   test_device_errors();
   dnacl_ctx *ctx = harness_ctx();
   test_build_failure(ctx);
   test_embedded_includes(ctx);
+  test_gated_queue(ctx);
   test_safetensors_roundtrip();
   dnacl_ctx_release(ctx);
   return harness_summary();

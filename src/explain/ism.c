@@ -1145,11 +1145,13 @@ static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, ism_cache *cache
      * workers then often ended up sharing one core for the rest of the call (1 sequence,
      * 25 runs: 6 at ~1.8 ms and the rest ~2.8 ms, as long as their CPU time; with the gate
      * 16 at ~1.65 ms). Nothing queued inside the gate may wait for the queue (a blocking
-     * read there would never return): layers' forwards and ours only queue. */
+     * read there would never return): layers' forwards and ours only queue, and the
+     * runtime's blocking calls fail while ctx->gated is set. */
     cl_int err = CL_SUCCESS;
     cl_event gate = clCreateUserEvent(ctx->context, &err);
     s = cl_status(err, "clCreateUserEvent", __FILE__, __LINE__);
     if (s == DNACL_OK && gate) s = CL_STATUS(clEnqueueBarrierWithWaitList(ctx->queue, 1, &gate, NULL));
+    ctx->gated = gate != NULL; /* a layer that blocked here would fail, not hang */
     if (s == DNACL_OK && c0 == 0) s = state_params(ctx, m, P, S);
     /* Queued: the caller's x stays as it is during the call. */
     if (s == DNACL_OK)
@@ -1177,6 +1179,7 @@ static dnacl_status incremental(dnacl_ctx *ctx, dnacl_model *m, ism_cache *cache
                                                 (size_t)cnt * T * sizeof *logits, logits + (size_t)k0 * T, 0,
                                                 NULL, NULL));
     }
+    ctx->gated = 0;
     if (gate) {
       /* Opened also after an error: clFinish would wait for it forever. */
       clSetUserEventStatus(gate, CL_COMPLETE);

@@ -84,6 +84,8 @@ size_t dnacl_pow2_group(dnacl_ctx *ctx, cl_kernel k, size_t cap) {
 }
 
 dnacl_status dnacl_finish(dnacl_ctx *ctx) {
+  if (ctx->gated)
+    return dnacl_fail(DNACL_ERR_UNSUPPORTED, "dnacl_finish while the queue is gated (src/explain/ism.c) would wait forever");
   DNACL_CL(clFinish(ctx->queue));
   return DNACL_OK;
 }

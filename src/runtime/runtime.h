@@ -54,6 +54,10 @@ struct dnacl_ctx {
   int n_programs, cap_programs;
   dnacl_kernel_entry *kernels;
   int n_kernels, cap_kernels;
+  /* Set while a user event holds the queue's commands back until all are queued
+   * (src/explain/ism.c): a blocking transfer or finish would then wait forever, so the
+   * runtime's blocking calls fail instead, naming the call. */
+  int gated;
 };
 
 /* Open a specific device (no smoke test). */

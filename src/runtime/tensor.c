@@ -35,12 +35,20 @@ void dnacl_tensor_free(dnacl_tensor *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* A blocking call behind a closed gate (ctx->gated) would never return. */
+static dnacl_status not_gated(const dnacl_ctx *ctx, const char *call) {
+  if (!ctx->gated) return DNACL_OK;
+  return dnacl_fail(DNACL_ERR_UNSUPPORTED, "%s: a blocking transfer while the queue is gated (src/explain/ism.c) would wait forever", call);
+}
+
 dnacl_status dnacl_tensor_write(dnacl_ctx *ctx, dnacl_tensor *t, const float *host) {
+  DNACL_TRY(not_gated(ctx, "dnacl_tensor_write"));
   DNACL_CL(clEnqueueWriteBuffer(ctx->queue, t->buf, CL_TRUE, 0, t->n * sizeof(float), host, 0, NULL, NULL));
   return DNACL_OK;
 }
 
 dnacl_status dnacl_tensor_read(dnacl_ctx *ctx, const dnacl_tensor *t, float *host) {
+  DNACL_TRY(not_gated(ctx, "dnacl_tensor_read"));
   DNACL_CL(clEnqueueReadBuffer(ctx->queue, t->buf, CL_TRUE, 0, t->n * sizeof(float), host, 0, NULL, NULL));
   return DNACL_OK;
 }

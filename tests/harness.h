@@ -311,6 +311,44 @@ static inline float *fd_check_input_grad(const char *label, fd_forward *u, dnacl
   return grad;
 }
 
+/* Forward then backward (train mode, param grads) with y, dx and the grads of w and b
+ * NaN-filled first, so an element the kernels forget to write fails the comparison. */
+static inline void forward_backward_nan_filled(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_tensor *x,
+                                               dnacl_tensor *y, const dnacl_tensor *dy, dnacl_tensor *dx) {
+  dnacl_param *pw = dnacl_layer_param(l, "w"), *pb = dnacl_layer_param(l, "b");
+  OK(dnacl_tensor_fill(ctx, y, NAN));
+  OK(dnacl_tensor_fill(ctx, dx, NAN));
+  OK(dnacl_tensor_fill(ctx, &pw->grad, NAN));
+  if (pb) OK(dnacl_tensor_fill(ctx, &pb->grad, NAN));
+  OK(l->ops->forward(l, ctx, x, y, 1));
+  OK(l->ops->backward(l, ctx, x, y, dy, dx, 1));
+}
+
+/* dx (already on the device) and the grad of w of a layer linear in x and in w (conv1d,
+ * dense), against finite differences of L = sum(y * dy) (fd_forward). Linearity means
+ * central differences have no truncation error and the step can be large (0.25): what
+ * remains is the float32 rounding of the outputs the probed element touches (~|y| 2^-24
+ * each, times |dy| <= 4) over 2 eps, well under 1e-3, and of x +- eps itself; outputs it
+ * does not touch are bitwise identical in both runs (the kernels are deterministic) and
+ * cancel. Tolerance atol 2e-3, rtol 1e-3. xh, wh: host copies of x and w as they are on
+ * the device; dyh: dy on the host. */
+static inline void fd_check_linear_layer(const char *name, dnacl_ctx *ctx, dnacl_layer *l, dnacl_tensor *x,
+                                         dnacl_tensor *y, const dnacl_tensor *dx, float *xh, float *wh,
+                                         const float *dyh) {
+  char label[320];
+  dnacl_param *pw = dnacl_layer_param(l, "w");
+  float *gx = read_host(ctx, dx), *gw = read_host(ctx, &pw->grad);
+  fd_forward u = {ctx, l, x, y, x, xh, dyh, 1};
+  snprintf(label, sizeof label, "%s dx", name);
+  fd_check_forward(label, &u, gx, 24, 0.25f, 2e-3, 1e-3);
+  u.target = &pw->value;
+  u.host = wh;
+  snprintf(label, sizeof label, "%s dw", name);
+  fd_check_forward(label, &u, gw, 24, 0.25f, 2e-3, 1e-3);
+  free(gx);
+  free(gw);
+}
+
 /* The gradients of the named params by finite differences of u's loss (labelled
  * "d<name>"), one param at a time; dy holds u->dy on the device. Each gradient is taken
  * from a fresh forward and backward (into dx) at the unperturbed point, and each value is

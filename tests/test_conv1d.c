@@ -65,7 +65,7 @@ typedef struct run {
   geom g;
   dnacl_layer *l;
   dnacl_tensor x, y, dy, dx;
-  float *xh, *wh, *dyh, *yh; /* host copies; fd perturbs xh and wh */
+  float *xh, *wh, *dyh; /* host copies; fd perturbs xh and wh */
   size_t nx, ny, nw;
 } run;
 
@@ -90,7 +90,6 @@ static void run_open(run *r, dnacl_ctx *ctx, const geom *g, const float *x, cons
   r->xh = malloc(r->nx * sizeof(float));
   r->wh = malloc(r->nw * sizeof(float));
   r->dyh = malloc(r->ny * sizeof(float));
-  r->yh = malloc(r->ny * sizeof(float));
   memcpy(r->xh, x, r->nx * sizeof(float));
   memcpy(r->wh, w, r->nw * sizeof(float));
   memcpy(r->dyh, dy, r->ny * sizeof(float));
@@ -113,48 +112,6 @@ static void run_close(run *r) {
   free(r->xh);
   free(r->wh);
   free(r->dyh);
-  free(r->yh);
-}
-
-/* Forward then backward; outputs and gradients stay on the device. Outputs are first filled
- * with NaN so an element the kernels forget to write fails the comparison. */
-static void run_pass(run *r) {
-  dnacl_param *pw = dnacl_layer_param(r->l, "w"), *pb = dnacl_layer_param(r->l, "b");
-  OK(dnacl_tensor_fill(r->ctx, &r->y, NAN));
-  OK(dnacl_tensor_fill(r->ctx, &r->dx, NAN));
-  OK(dnacl_tensor_fill(r->ctx, &pw->grad, NAN));
-  if (pb) OK(dnacl_tensor_fill(r->ctx, &pb->grad, NAN));
-  OK(r->l->ops->forward(r->l, r->ctx, &r->x, &r->y, 1));
-  OK(r->l->ops->backward(r->l, r->ctx, &r->x, &r->y, &r->dy, &r->dx, 1));
-}
-
-/* Finite differences of L = sum(y * dy). The layer is linear in x and in w, so central
- * differences have no truncation error and the step can be large (0.25): what remains is
- * float32 rounding of the outputs the probed element touches (at most Cout*K of them, each
- * off by ~|y| 2^-24, times |dy| <= 4) divided by 2 eps, well under 1e-3 here, and of
- * x +- eps itself (relative 2^-24). Unaffected outputs are bitwise identical between the two
- * runs (the kernels are deterministic), so they cancel exactly. Tolerance atol 2e-3, rtol 1e-3. */
-static double fd_loss(void *user) {
-  run *r = user;
-  OK(dnacl_tensor_write(r->ctx, &r->x, r->xh));
-  OK(dnacl_tensor_write(r->ctx, &dnacl_layer_param(r->l, "w")->value, r->wh));
-  OK(r->l->ops->forward(r->l, r->ctx, &r->x, &r->y, 1));
-  OK(dnacl_tensor_read(r->ctx, &r->y, r->yh));
-  double s = 0;
-  for (size_t i = 0; i < r->ny; i++) s += (double)r->yh[i] * r->dyh[i];
-  return s;
-}
-
-static void fd(run *r, const char *name) {
-  char label[128];
-  float *gx = read_host(r->ctx, &r->dx);
-  float *gw = read_host(r->ctx, &dnacl_layer_param(r->l, "w")->grad);
-  snprintf(label, sizeof label, "%s dx", name);
-  fd_check(label, r->xh, r->nx, gx, fd_loss, r, 24, 0.25f, 2e-3, 1e-3);
-  snprintf(label, sizeof label, "%s dw", name);
-  fd_check(label, r->wh, r->nw, gw, fd_loss, r, 24, 0.25f, 2e-3, 1e-3);
-  free(gx);
-  free(gw);
 }
 
 /* ---- goldens ---------------------------------------------------------------------------- */
@@ -197,7 +154,7 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
   run r;
   run_open(&r, ctx, &g, golden_get(&s, "x")->data, golden_get(&s, "w")->data,
            g.bias ? golden_get(&s, "b")->data : NULL, golden_get(&s, "dy")->data);
-  run_pass(&r);
+  forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
   char label[320];
   double e;
   snprintf(label, sizeof label, "%s y", file);
@@ -214,7 +171,7 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
     e = compare_golden(ctx, label, &dnacl_layer_param(r.l, "b")->grad, &s, "db", tol(&s, "db"), 1e-5);
     if (e > wst->db) wst->db = e;
   }
-  fd(&r, file);
+  fd_check_linear_layer(file, ctx, r.l, &r.x, &r.y, &r.dx, r.xh, r.wh, r.dyh);
   run_close(&r);
   dnacl_st_free(&s);
 }
@@ -282,7 +239,7 @@ static void test_reference(dnacl_ctx *ctx) {
     ref_conv(&g, x, w, b, dy, y, dx, dw, db);
     run r;
     run_open(&r, ctx, &g, x, w, b, dy);
-    run_pass(&r);
+    forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
     char label[128];
     snprintf(label, sizeof label, "ref B%d %d->%d L%d K%d %s d%d y", g.B, g.Cin, g.Cout, g.L, g.K,
              g.same ? "same" : "valid", g.dil);
@@ -300,7 +257,7 @@ static void test_reference(dnacl_ctx *ctx) {
     }
     if (i < 4) {
       snprintf(label, sizeof label, "ref case %zu", i);
-      fd(&r, label);
+      fd_check_linear_layer(label, ctx, r.l, &r.x, &r.y, &r.dx, r.xh, r.wh, r.dyh);
     }
     run_close(&r);
     free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
@@ -323,7 +280,7 @@ static void test_semantics(dnacl_ctx *ctx, int L) {
   for (size_t j = 0; j < ny; j++) dy[j] = frand();
   run r;
   run_open(&r, ctx, &g, x, w, b, dy);
-  run_pass(&r);
+  forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
   dnacl_param *pw = dnacl_layer_param(r.l, "w"), *pb = dnacl_layer_param(r.l, "b");
   float *dw1 = read_host(ctx, &pw->grad), *db1 = read_host(ctx, &pb->grad), *dx1 = read_host(ctx, &r.dx);
   OK(r.l->ops->backward(r.l, ctx, &r.x, &r.y, &r.dy, NULL, 1));

@@ -23,7 +23,7 @@ typedef struct run {
   int B, In, Out, bias;
   dnacl_layer *l;
   dnacl_tensor x, y, dy, dx;
-  float *xh, *wh, *dyh, *yh;
+  float *xh, *wh, *dyh;
 } run;
 
 /* x3 > 0: give the layer x as (B, x3, In/x3) instead of (B, In). */
@@ -52,7 +52,6 @@ static void run_open(run *r, dnacl_ctx *ctx, int B, int In, int Out, int bias, i
   r->xh = malloc((size_t)B * In * 4);
   r->wh = malloc((size_t)Out * In * 4);
   r->dyh = malloc((size_t)B * Out * 4);
-  r->yh = malloc((size_t)B * Out * 4);
   memcpy(r->xh, x, (size_t)B * In * 4);
   memcpy(r->wh, w, (size_t)Out * In * 4);
   memcpy(r->dyh, dy, (size_t)B * Out * 4);
@@ -77,46 +76,6 @@ static void run_close(run *r) {
   free(r->xh);
   free(r->wh);
   free(r->dyh);
-  free(r->yh);
-}
-
-/* Forward and backward with every output NaN-filled first, so an unwritten element fails. */
-static void run_pass(run *r) {
-  dnacl_param *pw = dnacl_layer_param(r->l, "w"), *pb = dnacl_layer_param(r->l, "b");
-  OK(dnacl_tensor_fill(r->ctx, &r->y, NAN));
-  OK(dnacl_tensor_fill(r->ctx, &r->dx, NAN));
-  OK(dnacl_tensor_fill(r->ctx, &pw->grad, NAN));
-  if (pb) OK(dnacl_tensor_fill(r->ctx, &pb->grad, NAN));
-  OK(r->l->ops->forward(r->l, r->ctx, &r->x, &r->y, 1));
-  OK(r->l->ops->backward(r->l, r->ctx, &r->x, &r->y, &r->dy, &r->dx, 1));
-}
-
-/* Finite differences of L = sum(y * dy). y is linear in x and in w, so central differences
- * have no truncation error and a large step (0.25) is fine: what remains is float32
- * rounding of the Out outputs (or one output for a weight) that the probed element touches,
- * ~|y| 2^-24 each, over 2 eps; the other outputs are bitwise identical in both runs.
- * Tolerance atol 2e-3, rtol 1e-3. */
-static double fd_loss(void *user) {
-  run *r = user;
-  OK(dnacl_tensor_write(r->ctx, &r->x, r->xh));
-  OK(dnacl_tensor_write(r->ctx, &dnacl_layer_param(r->l, "w")->value, r->wh));
-  OK(r->l->ops->forward(r->l, r->ctx, &r->x, &r->y, 1));
-  OK(dnacl_tensor_read(r->ctx, &r->y, r->yh));
-  double s = 0;
-  for (size_t i = 0; i < (size_t)r->B * r->Out; i++) s += (double)r->yh[i] * r->dyh[i];
-  return s;
-}
-
-static void fd(run *r, const char *name) {
-  char label[320];
-  float *gx = read_host(r->ctx, &r->dx);
-  float *gw = read_host(r->ctx, &dnacl_layer_param(r->l, "w")->grad);
-  snprintf(label, sizeof label, "%s dx", name);
-  fd_check(label, r->xh, (size_t)r->B * r->In, gx, fd_loss, r, 24, 0.25f, 2e-3, 1e-3);
-  snprintf(label, sizeof label, "%s dw", name);
-  fd_check(label, r->wh, (size_t)r->Out * r->In, gw, fd_loss, r, 24, 0.25f, 2e-3, 1e-3);
-  free(gx);
-  free(gw);
 }
 
 /* Tolerances: float32 sums of In (y), Out (dx) or B (dw, db) products against float64
@@ -136,7 +95,7 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
   run r;
   run_open(&r, ctx, B, In, Out, bias, 0, golden_get(&s, "x")->data, golden_get(&s, "w")->data,
            bias ? golden_get(&s, "b")->data : NULL, golden_get(&s, "dy")->data);
-  run_pass(&r);
+  forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
   char label[320];
   const char *names[4] = {"y", "dx", "dw", "db"};
   dnacl_tensor *ts[4] = {&r.y, &r.dx, &dnacl_layer_param(r.l, "w")->grad,
@@ -149,7 +108,7 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
     double e = compare_golden(ctx, label, ts[i], &s, names[i], tol(want->data, want->n), 1e-5);
     if (e > *ws[i]) *ws[i] = e;
   }
-  fd(&r, file);
+  fd_check_linear_layer(file, ctx, r.l, &r.x, &r.y, &r.dx, r.xh, r.wh, r.dyh);
   run_close(&r);
   dnacl_st_free(&s);
 }
@@ -208,7 +167,7 @@ static void test_reference_case(dnacl_ctx *ctx, int B, int In, int Out, int bias
   }
   run r;
   run_open(&r, ctx, B, In, Out, bias, x3, x, w, b, dy);
-  run_pass(&r);
+  forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
   char label[128];
   float *got;
   snprintf(label, sizeof label, "ref B%d %d->%d%s y", B, In, Out, x3 ? " (B,C,L)" : "");
@@ -227,7 +186,7 @@ static void test_reference_case(dnacl_ctx *ctx, int B, int In, int Out, int bias
   }
   if (do_fd) {
     snprintf(label, sizeof label, "ref B%d %d->%d", B, In, Out);
-    fd(&r, label);
+    fd_check_linear_layer(label, ctx, r.l, &r.x, &r.y, &r.dx, r.xh, r.wh, r.dyh);
   }
   run_close(&r);
   free(x), free(w), free(b), free(dy), free(y), free(dx), free(dw), free(db);
@@ -252,7 +211,7 @@ static void test_semantics(dnacl_ctx *ctx) {
   for (int i = 0; i < 63; i++) dy[i] = frand();
   run r;
   run_open(&r, ctx, B, In, Out, 1, 0, x, w, b, dy);
-  run_pass(&r);
+  forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
   dnacl_param *pw = dnacl_layer_param(r.l, "w"), *pb = dnacl_layer_param(r.l, "b");
   float *dw1 = read_host(ctx, &pw->grad), *db1 = read_host(ctx, &pb->grad);
   OK(r.l->ops->backward(r.l, ctx, &r.x, &r.y, &r.dy, NULL, 1));

@@ -311,6 +311,27 @@ static inline float *fd_check_input_grad(const char *label, fd_forward *u, dnacl
   return grad;
 }
 
+/* Calls each(user, file) for every case of `family` in tests/golden/index.txt (lines
+ * "family case file.safetensors"; file passed without its extension). Returns the number
+ * of cases; an unreadable index is a failed check and 0. */
+static inline int golden_files(const char *family, void (*each)(void *user, const char *file), void *user) {
+  FILE *f = fopen("tests/golden/index.txt", "r");
+  CHECK(f != NULL, "tests/golden/index.txt is readable");
+  if (!f) return 0;
+  char line[512], fam[64], cas[256], file[256];
+  int n = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#' || sscanf(line, "%63s %255s %255s", fam, cas, file) != 3) continue;
+    if (strcmp(fam, family)) continue;
+    char *dot = strstr(file, ".safetensors");
+    if (dot) *dot = 0;
+    each(user, file);
+    n++;
+  }
+  fclose(f);
+  return n;
+}
+
 /* Forward then backward (train mode, param grads) with y, dx and the grads of w and b
  * NaN-filled first, so an element the kernels forget to write fails the comparison. */
 static inline void forward_backward_nan_filled(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_tensor *x,

@@ -177,24 +177,20 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
 }
 
 /* Every conv1d case listed in tests/golden/index.txt. */
+typedef struct golden_run {
+  dnacl_ctx *ctx;
+  worst w;
+} golden_run;
+static void golden_one(void *user, const char *file) {
+  golden_run *g = user;
+  test_golden(g->ctx, file, &g->w);
+}
+
 static int golden_cases(dnacl_ctx *ctx) {
-  FILE *f = fopen("tests/golden/index.txt", "r");
-  CHECK(f != NULL, "tests/golden/index.txt is readable");
-  if (!f) return 0;
-  char line[512], fam[64], cas[256], file[256];
-  int n = 0;
-  worst w = {0, 0, 0, 0};
-  while (fgets(line, sizeof line, f)) {
-    if (line[0] == '#' || sscanf(line, "%63s %255s %255s", fam, cas, file) != 3) continue;
-    if (strcmp(fam, "conv1d")) continue;
-    char *dot = strstr(file, ".safetensors");
-    if (dot) *dot = 0;
-    test_golden(ctx, file, &w);
-    n++;
-  }
-  fclose(f);
-  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, w.y,
-         w.dx, w.dw, w.db);
+  golden_run g = {ctx, {0, 0, 0, 0}};
+  int n = golden_files("conv1d", golden_one, &g);
+  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, g.w.y,
+         g.w.dx, g.w.dw, g.w.db);
   CHECK(n >= 6, "found %d conv1d golden cases", n);
   return n;
 }

@@ -113,24 +113,20 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
   dnacl_st_free(&s);
 }
 
+typedef struct golden_run {
+  dnacl_ctx *ctx;
+  worst w;
+} golden_run;
+static void golden_one(void *user, const char *file) {
+  golden_run *g = user;
+  test_golden(g->ctx, file, &g->w);
+}
+
 static void golden_cases(dnacl_ctx *ctx) {
-  FILE *f = fopen("tests/golden/index.txt", "r");
-  CHECK(f != NULL, "tests/golden/index.txt is readable");
-  if (!f) return;
-  char line[512], fam[64], cas[256], file[256];
-  int n = 0;
-  worst w = {0, 0, 0, 0};
-  while (fgets(line, sizeof line, f)) {
-    if (line[0] == '#' || sscanf(line, "%63s %255s %255s", fam, cas, file) != 3) continue;
-    if (strcmp(fam, "dense")) continue;
-    char *dot = strstr(file, ".safetensors");
-    if (dot) *dot = 0;
-    test_golden(ctx, file, &w);
-    n++;
-  }
-  fclose(f);
-  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, w.y,
-         w.dx, w.dw, w.db);
+  golden_run g = {ctx, {0, 0, 0, 0}};
+  int n = golden_files("dense", golden_one, &g);
+  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, g.w.y,
+         g.w.dx, g.w.dw, g.w.db);
   CHECK(n >= 4, "found %d dense golden cases", n);
 }
 

@@ -334,11 +334,14 @@ int main(int argc, char **argv) {
     dnacl_model_free(m);
   }
   /* The other paths a device or a model may take: convolutions through the GEMM and
-   * gather (GPUs, long windows), and without applying the layers after a convolution in
-   * its epilogue. */
+   * gather (GPUs, long windows), the one-pass convolution with four multiply-adds per pair
+   * of pairs (odd windows or tap counts, dilation) instead of Karatsuba's three, and
+   * without applying the layers after a convolution in its epilogue. */
   m = load(ctx, "yaml/models/baseline.yaml", -1, 20);
   setenv("DNACL_ISM_CONV", "gemm", 1);
   compare_methods(ctx, "baseline, GEMM convolutions", m, 1, 0, DNACL_EXPLAIN_LOGIT, 1);
+  setenv("DNACL_ISM_CONV", "direct", 1);
+  compare_methods(ctx, "baseline, direct one-pass convolutions", m, 1, 0, DNACL_EXPLAIN_LOGIT, 1);
   unsetenv("DNACL_ISM_CONV");
   setenv("DNACL_ISM_FUSE", "0", 1);
   compare_methods(ctx, "baseline, layers after convolutions unfused", m, 1, 0, DNACL_EXPLAIN_LOGIT, 1);

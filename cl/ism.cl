@@ -256,6 +256,62 @@ __kernel void ism_conv_gather(__global const float *T, int ldt, __global const f
     }                                                                                      \
   }
 #endif
+/* The window of the convolution's outputs in z (SHIFT, WC: where partial m lands, and how
+ * many; DP: the pooling's offset): outputs no changed column reaches (near the ends of
+ * the activation, where the window was shifted inside it, or past a column without
+ * change) keep the reference's value; then the pooling, and the write. */
+#ifdef PW
+/* Max pooling, first maximum wins and NaN counts as a maximum (cl/pool.cl); inputs
+ * outside the convolution's window are the reference's. */
+#define POOLED(Q, ZW, DP)                                                                  \
+  float16 e = 0.0f;                                                                        \
+  _Pragma("unroll") for (int k = 0; k < PW; k++) {                                         \
+    const int j = (Q) * PS + k + (DP);                                                     \
+    const float16 x = j >= 0 && j < (ZW) ? z[j]                                            \
+                                         : gather16(ref_mid + row + (size_t)((ap + (Q)) * PS + k) * Cout, 1, no); \
+    e = k == 0 ? x : select(e, x, isgreater(x, e) | isnan(x));                             \
+  }
+#define NPOOL (NACC / PS + 1)
+#else
+#define POOLED(Q, ZW, DP) const float16 e = z[Q];
+#define NPOOL NACC
+#endif
+#ifdef FACT
+#define EP_ACT(t) act_f(t)
+#else
+#define EP_ACT(t) (t)
+#endif
+#ifdef AFF2
+#define EP_AFF2(t) ((t) * a2 + b2)
+#else
+#define EP_AFF2(t) (t)
+#endif
+#ifdef DOUT
+#define EP_WRITE(Q) scatter16(y + (size_t)(Q) * Cout, 1, e - gather16(ref_o + orow + (size_t)(ap + (Q)) * Cout, 1, no), no);
+#else
+#define EP_WRITE(Q) scatter16(y + (Q), Wout, e, no);
+#endif
+/* The pooled outputs' loop is unrolled when its count is the constant NPOOL (an unroll
+ * pragma on a count known at run time only draws a warning). */
+#define UNROLL_NPOOL _Pragma("unroll")
+#define UNROLL_Wout
+#define EPILOGUE(SHIFT, WC, DP, QN)                                                        \
+  {                                                                                        \
+    float16 z[NACC];                                                                       \
+    for (int q = 0; q < (WC); q++)                                                         \
+      if (q < mlo + (SHIFT) || q >= mhi + (SHIFT)) z[q] = gather16(ref_mid + row + (size_t)(ac + q) * Cout, 1, no); \
+    _Pragma("unroll") for (int m = 0; m < NACC; m++) {                                     \
+      const int q = m + (SHIFT);                                                           \
+      if (m >= mlo && m < mhi && q >= 0 && q < (WC))                                       \
+        z[q] = EP_AFF2(EP_ACT(mad(s16, acc[m], gather16(ref_pre + row + (size_t)(ac + q) * Cout, 1, no)))); \
+    }                                                                                      \
+    UNROLL_##QN for (int q = 0; q < (QN); q++) {                                           \
+      if (q < Wout) {                                                                      \
+        POOLED(q, (WC), (DP))                                                              \
+        EP_WRITE(q)                                                                        \
+      }                                                                                    \
+    }                                                                                      \
+  }
 __kernel void ism_conv_win(__global const float *win, __global const float *ref_in, int Cin, int Lin,
                            __global const int *Ain, __global const int *Jin,
                            __global const float *isc, __global const float *ish, int iaff,
@@ -295,28 +351,6 @@ __kernel void ism_conv_win(__global const float *win, __global const float *ref_
 #ifdef AFF2
   const float16 a2 = gather16(sc2 + o0, 1, no), b2 = gather16(sh2 + o0, 1, no);
 #endif
-  /* The convolution's window in z: outputs no changed column reaches (near the ends of
-   * the activation, where the window was shifted inside it, or past a column without
-   * change) keep the reference's value. The partials are indexed by constants only, so
-   * they never leave the registers. */
-  float16 z[NACC];
-  for (int q = 0; q < Wc; q++)
-    if (q < mlo + shift || q >= mhi + shift) z[q] = gather16(ref_mid + row + (size_t)(ac + q) * Cout, 1, no);
-#pragma unroll
-  for (int m = 0; m < NACC; m++) {
-    const int q = m + shift;
-    if (m >= mlo && m < mhi && q >= 0 && q < Wc) {
-      const float16 t = mad(s16, acc[m], gather16(ref_pre + row + (size_t)(ac + q) * Cout, 1, no));
-#ifdef FACT
-      z[q] = act_f(t);
-#else
-      z[q] = t;
-#endif
-#ifdef AFF2
-      z[q] = z[q] * a2 + b2;
-#endif
-    }
-  }
   const int ap = Aout[p];
 #ifdef DOUT
   const size_t orow = (size_t)r * Lo * Cout + o0;
@@ -324,25 +358,28 @@ __kernel void ism_conv_win(__global const float *win, __global const float *ref_
 #else
   __global float *y = out + ((size_t)v * Cout + o0) * Wout;
 #endif
-  for (int q = 0; q < Wout; q++) {
+  /* Away from the sequence's ends the window is the partials themselves (shift 0, Wc =
+   * NACC) and the pooling starts at its first or second input: with those as constants
+   * every index below is one, so the window stays in registers; elsewhere it is indexed at
+   * run time, through memory (the chapter's first block spent about half its time outside
+   * the activations that way). */
+  const int inner = shift == 0 && Wc == NACC && Wout <= NPOOL;
 #ifdef PW
-    /* Max pooling, first maximum wins and NaN counts as a maximum (cl/pool.cl); inputs
-     * outside the convolution's window are the reference's. */
-    float16 e = 0.0f;
-    for (int k = 0; k < PW; k++) {
-      const int s = (ap + q) * PS + k, j = s - ac;
-      const float16 x = j >= 0 && j < Wc ? z[j] : gather16(ref_mid + row + (size_t)s * Cout, 1, no);
-      e = k == 0 ? x : select(e, x, isgreater(x, e) | isnan(x));
-    }
-#else
-    const float16 e = z[q];
-#endif
-#ifdef DOUT
-    scatter16(y + (size_t)q * Cout, 1, e - gather16(ref_o + orow + (size_t)(ap + q) * Cout, 1, no), no);
-#else
-    scatter16(y + q, Wout, e, no);
-#endif
+  const int dpool = ap * PS - ac; /* input j of the window is pooled input q*PS + k + dpool */
+  if (inner && dpool == 0) {
+    EPILOGUE(0, NACC, 0, NPOOL)
+  } else if (inner && dpool == -1) {
+    EPILOGUE(0, NACC, -1, NPOOL)
+  } else {
+    EPILOGUE(shift, Wc, dpool, Wout)
   }
+#else
+  if (inner) {
+    EPILOGUE(0, NACC, 0, NPOOL)
+  } else {
+    EPILOGUE(shift, Wc, 0, Wout)
+  }
+#endif
 }
 #endif
 

@@ -5,7 +5,11 @@ second convolution's input (the pooled positions the base change reaches) throug
 convolution's taps, and update the first dense layer by the change of its input; the
 layers after that run on every variant. This counts those multiply-adds exactly, window
 by window, edges included, and sets them against a whole forward, which naive ISM runs
-per variant. Dividing the incremental count by a rate the machine sustains (GFLOP/s)
+per variant. The second convolution is counted both ways dnacl can run it: four
+multiply-adds per column and tap pair (direct) and Karatsuba's three (cl/ism.cl KARA; a
+pair with one changed column takes two), pairs counted from the first changed column (the
+kernel pairs from its window's start, which differs only near the sequence's ends).
+Dividing the incremental count by a rate the machine sustains (GFLOP/s)
 gives the least time an exact incremental implementation can take at that rate, hence
 the largest naive/incremental ratio it allows (docs/ism.md: on the development CPU,
 OpenBLAS SGEMM reaches 243 GFLOP/s, register-only FMAs 525):
@@ -39,17 +43,21 @@ def main():
     L, F, K = a.length, a.filters, a.kernel
     L1, L2 = L // 2, L // 4  # after pool1 and pool2
     naive = L * 4 * K * F + L1 * F * K * F + L2 * F * 128 + 128 * 64 + 64
-    conv2 = dense1 = 0
+    conv2 = conv2_direct = dense1 = 0
     for p in range(L):
         lo, hi = pool(*conv_same(p, p, L, K), 2)        # pooled conv1 positions changed
-        conv2 += (hi - lo + 1) * F * K * F              # their change through conv2's taps
+        n = hi - lo + 1
+        conv2_direct += n * F * K * F                   # their change through conv2's taps
+        conv2 += (3 * (n // 2) + 2 * (n % 2)) * (K // 2) * F * F if K % 2 == 0 else n * F * K * F
         lo, hi = pool(*conv_same(lo, hi, L1, K), 2)     # pooled conv2 positions changed
         dense1 += (hi - lo + 1) * F * 128               # dense1 updated by their change
     conv1, tail = 4 * K * F, 128 * 64 + 64
     inc = (conv2 + dense1) / L + conv1 + tail
+    direct = inc + (conv2_direct - conv2) / L
     print(f"L={L}: multiply-adds per variant: naive forward {naive}, incremental {inc:.0f} "
           f"(conv2 {conv2 / L:.0f}, dense1 {dense1 / L:.0f}, conv1 {conv1}, dense2+3 {tail}); "
-          f"ratio {naive / inc:.2f}")
+          f"ratio {naive / inc:.2f}; with a direct conv2 ({conv2_direct / L:.0f}) {direct:.0f}, "
+          f"ratio {naive / direct:.2f}")
     if a.naive_ms and a.gflops:
         least_ms = 2 * inc * 3 * L / (a.gflops * 1e9) * 1e3
         print(f"exact incremental at {a.gflops:g} GFLOP/s takes at least {least_ms:.3f} ms per sequence; "

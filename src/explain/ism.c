@@ -21,7 +21,9 @@
  *              15-wide output window would read, and only the columns the change reaches
  *              (half the positions change 5 of those 6: a sixth of the block's
  *              multiply-adds skipped). On the CPU, when the window is short, one pass
- *              keeps a block's partial outputs in registers (ism_conv_win); otherwise
+ *              keeps a block's partial outputs in registers (ism_conv_win), with even
+ *              windows and tap counts as Karatsuba products of column pairs by tap pairs
+ *              (3 multiply-adds per pair of pairs instead of 4; docs/ism.md); otherwise
  *              ONE GEMM for all variants of a batch gives every tap's products,
  *              T[(o,k), (v,j)] = sum_c w[o,c,k] d[c,(v,j)] (M = Cout*K, N = V*W, K = Cin),
  *              and each output is the reference plus the products that reach it
@@ -56,7 +58,8 @@
  * not fit in the memory budget. Variants are ordered by sequence, position, base, so the
  * variants sharing a dense window (3 bases x neighbouring positions once the pools have
  * shrunk the window) are adjacent and ism_dense loads each weight row once for all of them.
- * DNACL_ISM_CONV=gemm forces the GEMM path and DNACL_ISM_FUSE=0 keeps the layers after a
+ * DNACL_ISM_CONV=gemm forces the GEMM path, DNACL_ISM_CONV=direct the one-pass kernel without
+ * Karatsuba, and DNACL_ISM_FUSE=0 keeps the layers after a
  * convolution out of its epilogue and the activations after dense layers out of
  * ism_dense (tests cover all paths on the CPU).
  *

@@ -3,17 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/commands.h"
 #include "nn/model.h"
 #include "train/trainer.h"
-
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 /* Seconds per call of the step, after one warm-up, over at least min_s and 3 calls. */
 typedef dnacl_status (*step_fn)(void *);
@@ -21,12 +14,12 @@ static dnacl_status timed(step_fn f, void *u, dnacl_ctx *ctx, double min_s, doub
   DNACL_TRY(f(u));
   DNACL_TRY(dnacl_finish(ctx));
   int n = 0;
-  double t0 = now(), dt;
+  double t0 = dnacl_now_s(), dt;
   do {
     DNACL_TRY(f(u));
     DNACL_TRY(dnacl_finish(ctx));
     n++;
-    dt = now() - t0;
+    dt = dnacl_now_s() - t0;
   } while (dt < min_s || n < 3);
   *per = dt / n;
   return DNACL_OK;

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cli/commands.h"
 #include "explain/explain.h"
@@ -234,12 +233,6 @@ static void safe_name(const char *id, char *out, size_t n) {
   out[k] = 0;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct run_state {
   explain_opts *e;
   dnacl_explain_opts xo;
@@ -444,7 +437,7 @@ int cmd_explain(int argc, char **argv) {
     goto done;
   }
   const char *task = set.n_tasks == m->spec.tasks ? set.task_names[r.target] : NULL;
-  double t0 = now_s();
+  double t0 = dnacl_now_s();
   for (int c0 = 0; s == DNACL_OK && c0 < n_sel; c0 += CHUNK) {
     int k = n_sel - c0 < CHUNK ? n_sel - c0 : CHUNK;
     for (int i = 0; i < k; i++) memcpy(xs + i * row, set.x + (size_t)idx[c0 + i] * row, row * sizeof *xs);
@@ -477,7 +470,7 @@ int cmd_explain(int argc, char **argv) {
     }
   }
   free(bases);
-  double dt = now_s() - t0;
+  double dt = dnacl_now_s() - t0;
   if (s != DNACL_OK) goto fail;
   if (tsv) {
     int bad = ferror(tsv);

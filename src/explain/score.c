@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "explain/filters.h"
 #include "explain/tomtom.h"
@@ -23,12 +22,6 @@
 #define STREAM_SHAP 0x5A
 
 const char *const dnacl_score_method_names[] = {"saliency", "ism", "ig", "deepshap", NULL};
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* ---- classification ------------------------------------------------------------------- */
 
@@ -407,7 +400,7 @@ dnacl_status dnacl_attr_score_method(dnacl_ctx *ctx, dnacl_model *m, const dnacl
     snprintf(out->reason, sizeof out->reason, "%s", dnacl_last_error());
     return DNACL_OK;
   }
-  double t0 = now_s();
+  double t0 = dnacl_now_s();
   const int L = sel->length, n = sel->n;
   const size_t row = (size_t)4 * L;
   const int R = method == DNACL_SCORE_IG ? op.ig_refs : 1;
@@ -449,7 +442,7 @@ dnacl_status dnacl_attr_score_method(dnacl_ctx *ctx, dnacl_model *m, const dnacl
       if (method == DNACL_SCORE_IG || method == DNACL_SCORE_DEEPSHAP) out->worst_delta = n ? worst : NAN;
     }
   }
-  out->seconds = now_s() - t0;
+  out->seconds = dnacl_now_s() - t0;
   free(scores);
   free(attr);
   free(sx);

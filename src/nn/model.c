@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nn/ops.h"
 
@@ -209,12 +208,6 @@ dnacl_status dnacl_model_plan(dnacl_ctx *ctx, dnacl_model *m, int batch) {
   return DNACL_OK;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 dnacl_status dnacl_model_profile(dnacl_model *m, int on) {
   free(m->fwd_s);
   free(m->bwd_s);
@@ -232,7 +225,7 @@ dnacl_status dnacl_model_profile(dnacl_model *m, int on) {
 static dnacl_status charge(dnacl_ctx *ctx, dnacl_model *m, double *acc, int i, double *t) {
   if (!m->profile) return DNACL_OK;
   DNACL_TRY(dnacl_finish(ctx));
-  double n = now_s();
+  double n = dnacl_now_s();
   acc[i] += n - *t;
   *t = n;
   return DNACL_OK;
@@ -244,7 +237,7 @@ dnacl_status dnacl_model_forward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_ten
                       m->spec.name, m->in_channels, m->length, x->ndim, x->shape[0], x->shape[1], x->shape[2]);
   DNACL_TRY(dnacl_model_plan(ctx, m, x->shape[0]));
   DNACL_TRY(dnacl_tensor_copy(ctx, &m->acts[0], x));
-  double t = m->profile ? now_s() : 0;
+  double t = m->profile ? dnacl_now_s() : 0;
   for (int i = 0; i < m->n_nodes; i++) {
     dnacl_node *nd = &m->nodes[i];
     if (nd->kind == DNACL_L_RESIDUAL_BEGIN) continue; /* aliases its input */
@@ -264,7 +257,7 @@ dnacl_status dnacl_model_backward(dnacl_ctx *ctx, dnacl_model *m, const dnacl_te
                                   int input_grad, int param_grads) {
   int n = m->n_nodes;
   DNACL_TRY(dnacl_tensor_copy(ctx, &m->grads[n], dout));
-  double t = m->profile ? now_s() : 0;
+  double t = m->profile ? dnacl_now_s() : 0;
   for (int i = n - 1; i >= 0; i--) {
     dnacl_node *nd = &m->nodes[i];
     dnacl_tensor *dx = (i > 0 || input_grad) ? &m->grads[i] : NULL;

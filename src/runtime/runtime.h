@@ -60,6 +60,9 @@ struct dnacl_ctx {
   int gated;
 };
 
+/* Seconds on the monotonic clock: subtract two readings for an interval. */
+double dnacl_now_s(void);
+
 /* Open a specific device (no smoke test). */
 dnacl_status dnacl_ctx_open_device(cl_platform_id p, cl_device_id d, const dnacl_device_info *info,
                                    dnacl_ctx **out);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/simulate.h"
@@ -25,12 +24,6 @@ void dnacl_sweep_interrupt(void) {
 }
 
 int dnacl_sweep_interrupted(void) { return stop_flag; }
-
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
 
 static void logf_(FILE *log, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(FILE *log, const char *fmt, ...) {
@@ -90,7 +83,7 @@ static dnacl_status prepare_data(const dnacl_sweep *sw, const char *dir, FILE *l
     cfg.length = sw->data.sim.length;
     cfg.seed = (uint64_t)sw->data.sim.seed;
     if (sw->data.sim.motifs) cfg.motifs_path = sw->data.sim.motifs;
-    double t0 = now_s();
+    double t0 = dnacl_now_s();
     s = dnacl_simulate(&cfg, path);
     if (s != DNACL_OK) {
       char msg[4096];
@@ -99,7 +92,7 @@ static dnacl_status prepare_data(const dnacl_sweep *sw, const char *dir, FILE *l
       return dnacl_yerr(&sw->doc, sw->data.sim_at, "cannot make the simulated data: %s", msg);
     }
     logf_(log, "simulated %s: %d x %d bp (%s, seed %d) in %.1f s\n", path, cfg.n, cfg.length,
-            sw->data.sim.task, sw->data.sim.seed, now_s() - t0);
+            sw->data.sim.task, sw->data.sim.seed, dnacl_now_s() - t0);
   }
   *data_path = path;
   return DNACL_OK;
@@ -226,7 +219,7 @@ static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) 
   /* Whatever a killed run left here is not a result: start the cell clean. */
   DNACL_TRY(dnacl_rmtree(run_dir));
   DNACL_TRY(dnacl_mkdirs(run_dir));
-  double t0 = now_s();
+  double t0 = dnacl_now_s();
   dnacl_model_spec spec;
   DNACL_TRY(dnacl_sweep_cell_spec(sw, c, &spec));
   dnacl_status s = dnacl_write_file_atomic(model_path, spec.text, strlen(spec.text));
@@ -266,7 +259,7 @@ static dnacl_status run_cell(runner *R, const dnacl_sweep_cell *c, int *failed) 
     DNACL_TRY(dnacl_write_file_atomic(path, msg, (size_t)n));
     clean_field(err);
   }
-  double wall = now_s() - t0;
+  double wall = dnacl_now_s() - t0;
   char line[8192], dev[160];
   snprintf(dev, sizeof dev, "%s", dnacl_ctx_device(R->ctx)->name);
   clean_field(dev);

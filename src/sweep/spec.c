@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "sim/simulate.h"
@@ -505,12 +504,6 @@ static dnacl_status hash_input(dnacl_sweep *sw, const dnacl_ynode *at, const cha
   return DNACL_OK;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static int is_axis(const dnacl_sweep *sw, int field) {
   for (int a = 1; a < sw->n_axes; a++)
     if (sw->axes[a].kind == DNACL_AX_TRAIN && sw->axes[a].field == field) return 1;
@@ -537,7 +530,7 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
   const dnacl_sweep_data *D = &sw->data;
   const dnacl_ynode *dn = dnacl_ymap_get(sw->doc.root, "data");
   const dnacl_ynode *sn = D->simulate ? dnacl_ymap_get(dn, "simulate") : NULL;
-  double t0 = now_s();
+  double t0 = dnacl_now_s();
   dnacl_status s = DNACL_OK;
   dnacl_ybuf_printf(&b, "dnacl sweep v2\n");
   if (D->simulate) {
@@ -613,7 +606,7 @@ static dnacl_status make_canonical(dnacl_sweep *sw) {
     for (int v = 0; v < ax->n; v++) dnacl_ybuf_printf(&r, "%s%s", v ? "," : "", ax->values[v]);
     dnacl_ybuf_printf(&r, "\n");
   }
-  sw->hash_s = now_s() - t0;
+  sw->hash_s = dnacl_now_s() - t0;
   if (s == DNACL_OK && (b.oom || r.oom)) s = oom();
   if (s != DNACL_OK) {
     free(b.p);

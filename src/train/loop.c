@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "io/safetensors.h"
@@ -292,12 +291,6 @@ static dnacl_status load_last(dnacl_ctx *ctx, dnacl_model *m, dnacl_optimizer *o
 
 /* ---- the loop --------------------------------------------------------------------------- */
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
 static void progress_line(int bar, long step, long total, double loss, double sps) {
   if (bar) {
     int w = 30, done = total ? (int)(w * step / total) : w;
@@ -451,7 +444,7 @@ dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *c) {
   }
   m->step = (uint32_t)st.step;
   int cur_epoch = -1;
-  double t0 = now_s();
+  double t0 = dnacl_now_s();
   long t0_step = st.step;
   int stopped_early = 0;
   while (s == DNACL_OK && st.step < total && !interrupted) {
@@ -475,7 +468,7 @@ dnacl_status dnacl_train_run(dnacl_ctx *ctx, const dnacl_train_cfg *c) {
     st.step++;
     st.loss_acc += loss;
     st.loss_n++;
-    double sps = (double)(st.step - t0_step) * c->batch / (now_s() - t0);
+    double sps = (double)(st.step - t0_step) * c->batch / (dnacl_now_s() - t0);
     progress_line(c->progress, st.step, total, st.loss_acc / st.loss_n, sps);
     if (st.step % eval_every == 0 || st.step == total) {
       eval_row row = {st.step, epoch + 1, lr, st.loss_acc / st.loss_n, 0, 0, 0, 0};

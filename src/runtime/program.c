@@ -53,7 +53,9 @@ dnacl_status dnacl_program(dnacl_ctx *ctx, const char *family, const char *optio
   cl_int err;
   cl_program prog = clCreateProgramWithSource(ctx->context, 1, &src, NULL, &err);
   DNACL_CL(err);
+  const double t0 = dnacl_now_s();
   err = clBuildProgram(prog, 1, &ctx->device, opts, NULL, NULL);
+  ctx->build_s += dnacl_now_s() - t0;
   if (err != CL_SUCCESS) {
     dnacl_status s = build_failure(ctx, prog, family, opts, err);
     clReleaseProgram(prog);

@@ -58,6 +58,10 @@ struct dnacl_ctx {
    * (src/explain/ism.c): a blocking transfer or finish would then wait forever, so the
    * runtime's blocking calls fail instead, naming the call. */
   int gated;
+  /* Wall seconds spent building programs (first use of a family and option set in this
+   * process; PoCL preprocesses the source even when its cache holds the binary), so a
+   * timing report can tell that once-per-process cost from the work. */
+  double build_s;
 };
 
 /* Seconds on the monotonic clock: subtract two readings for an interval. */

@@ -103,6 +103,19 @@ static void run_open(run *r, dnacl_ctx *ctx, const geom *g, const float *x, cons
   OK(dnacl_tensor_write(ctx, &r->dy, dy));
 }
 
+/* run_open on uniform random x, w, b and dy (drawn in that order). */
+static void run_open_random(run *r, dnacl_ctx *ctx, const geom *g) {
+  const size_t nx = (size_t)g->B * g->Cin * g->L, ny = (size_t)g->B * g->Cout * g->Lout;
+  const size_t nw = (size_t)g->Cout * g->Cin * g->K;
+  float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(g->Cout * 4), *dy = malloc(ny * 4);
+  for (size_t j = 0; j < nx; j++) x[j] = frand();
+  for (size_t j = 0; j < nw; j++) w[j] = frand();
+  for (int j = 0; j < g->Cout; j++) b[j] = frand();
+  for (size_t j = 0; j < ny; j++) dy[j] = frand();
+  run_open(r, ctx, g, x, w, b, dy);
+  free(x), free(w), free(b), free(dy);
+}
+
 static void run_close(run *r) {
   dnacl_tensor_free(&r->x);
   dnacl_tensor_free(&r->y);
@@ -268,14 +281,9 @@ static void test_reference(dnacl_ctx *ctx) {
  * alone. */
 static void test_semantics(dnacl_ctx *ctx, int L) {
   geom g = make_geom(3, 8, 16, L, 5, 1, 1, 1);
-  size_t nx = (size_t)g.B * g.Cin * g.L, ny = (size_t)g.B * g.Cout * g.Lout, nw = (size_t)g.Cout * g.Cin * g.K;
-  float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(g.Cout * 4), *dy = malloc(ny * 4);
-  for (size_t j = 0; j < nx; j++) x[j] = frand();
-  for (size_t j = 0; j < nw; j++) w[j] = frand();
-  for (int j = 0; j < g.Cout; j++) b[j] = frand();
-  for (size_t j = 0; j < ny; j++) dy[j] = frand();
+  const size_t nx = (size_t)g.B * g.Cin * g.L, nw = (size_t)g.Cout * g.Cin * g.K;
   run r;
-  run_open(&r, ctx, &g, x, w, b, dy);
+  run_open_random(&r, ctx, &g);
   forward_backward_nan_filled(ctx, r.l, &r.x, &r.y, &r.dy, &r.dx);
   dnacl_param *pw = dnacl_layer_param(r.l, "w"), *pb = dnacl_layer_param(r.l, "b");
   float *dw1 = read_host(ctx, &pw->grad), *db1 = read_host(ctx, &pb->grad), *dx1 = read_host(ctx, &r.dx);
@@ -290,7 +298,7 @@ static void test_semantics(dnacl_ctx *ctx, int L) {
   CHECK(dw3[0] == 7.0f && dw3[nw - 1] == 7.0f, "param_grads = 0 leaves parameter gradients alone");
   CHECK(!memcmp(dx1, dx3, nx * 4), "dx without parameter gradients is the same");
   run_close(&r);
-  free(x), free(w), free(b), free(dy), free(dw1), free(db1), free(dx1), free(dw2), free(db2);
+  free(dw1), free(db1), free(dx1), free(dw2), free(db2);
   free(dw3), free(dx3);
 }
 
@@ -356,14 +364,8 @@ static int bench(int reps) {
   const int batches[2] = {32, 256};
   for (int bi = 0; bi < 2; bi++) {
     geom g = make_geom(batches[bi], 64, 64, 100, 10, 1, 1, 1);
-    size_t nx = (size_t)g.B * g.Cin * g.L, ny = (size_t)g.B * g.Cout * g.Lout, nw = (size_t)g.Cout * g.Cin * g.K;
-    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(g.Cout * 4), *dy = malloc(ny * 4);
-    for (size_t j = 0; j < nx; j++) x[j] = frand();
-    for (size_t j = 0; j < nw; j++) w[j] = frand();
-    for (int j = 0; j < g.Cout; j++) b[j] = frand();
-    for (size_t j = 0; j < ny; j++) dy[j] = frand();
     run r;
-    run_open(&r, ctx, &g, x, w, b, dy);
+    run_open_random(&r, ctx, &g);
     double flops = 2.0 * g.B * g.Cout * g.Cin * g.K * g.Lout;
     for (int part = 0; part < B_PARTS; part++) {
       bench_part(&r, part); /* warm-up: kernel builds, scratch */
@@ -383,7 +385,6 @@ static int bench(int reps) {
              flops * mult[part] / best * 1e-9, best_cpu * 1e3);
     }
     run_close(&r);
-    free(x), free(w), free(b), free(dy);
   }
   dnacl_ctx_release(ctx);
   return 0;

@@ -332,6 +332,32 @@ static inline int golden_files(const char *family, void (*each)(void *user, cons
   return n;
 }
 
+/* The worst absolute errors of a layer with weights and bias over its golden cases. */
+typedef struct golden_worst {
+  double y, dx, dw, db;
+} golden_worst;
+typedef struct golden_run {
+  dnacl_ctx *ctx;
+  void (*test)(dnacl_ctx *ctx, const char *file, golden_worst *w);
+  golden_worst w;
+} golden_run;
+static inline void golden_run_one(void *user, const char *file) {
+  golden_run *g = user;
+  g->test(g->ctx, file, &g->w);
+}
+/* test(ctx, file, &worst) on every golden case of `family`; prints the worst errors and
+ * checks that there are at least min_cases. Returns the number of cases. */
+static inline int golden_cases_of(dnacl_ctx *ctx, const char *family,
+                                  void (*test)(dnacl_ctx *ctx, const char *file, golden_worst *w),
+                                  int min_cases) {
+  golden_run g = {ctx, test, {0, 0, 0, 0}};
+  int n = golden_files(family, golden_run_one, &g);
+  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, g.w.y, g.w.dx,
+         g.w.dw, g.w.db);
+  CHECK(n >= min_cases, "found %d %s golden cases", n, family);
+  return n;
+}
+
 /* Forward then backward (train mode, param grads) with y, dx and the grads of w and b
  * NaN-filled first, so an element the kernels forget to write fails the comparison. */
 static inline void forward_backward_nan_filled(dnacl_ctx *ctx, dnacl_layer *l, const dnacl_tensor *x,

@@ -148,11 +148,7 @@ static double tol(const dnacl_safetensors *g, const char *name) {
   return 1e-5 * max_abs(t->data, t->n);
 }
 
-typedef struct worst {
-  double y, dx, dw, db;
-} worst;
-
-static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
+static void test_golden(dnacl_ctx *ctx, const char *file, golden_worst *wst) {
   dnacl_safetensors s = golden_load(file);
   const char *pad = golden_str(&s, "padding", "?");
   CHECK(!strcmp(pad, "same") || !strcmp(pad, "valid"), "%s: padding '%s'", file, pad);
@@ -187,25 +183,6 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
   fd_check_linear_layer(file, ctx, r.l, &r.x, &r.y, &r.dx, r.xh, r.wh, r.dyh);
   run_close(&r);
   dnacl_st_free(&s);
-}
-
-/* Every conv1d case listed in tests/golden/index.txt. */
-typedef struct golden_run {
-  dnacl_ctx *ctx;
-  worst w;
-} golden_run;
-static void golden_one(void *user, const char *file) {
-  golden_run *g = user;
-  test_golden(g->ctx, file, &g->w);
-}
-
-static int golden_cases(dnacl_ctx *ctx) {
-  golden_run g = {ctx, {0, 0, 0, 0}};
-  int n = golden_files("conv1d", golden_one, &g);
-  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, g.w.y,
-         g.w.dx, g.w.dw, g.w.db);
-  CHECK(n >= 6, "found %d conv1d golden cases", n);
-  return n;
 }
 
 /* ---- host reference on awkward geometries ------------------------------------------------ */
@@ -393,7 +370,7 @@ static int bench(int reps) {
 int main(int argc, char **argv) {
   if (argc > 1 && !strcmp(argv[1], "--bench")) return bench(argc > 2 ? atoi(argv[2]) : 5);
   dnacl_ctx *ctx = harness_ctx();
-  golden_cases(ctx);
+  golden_cases_of(ctx, "conv1d", test_golden, 6); /* every case of tests/golden/index.txt */
   test_reference(ctx);
   test_semantics(ctx, 40);
   test_semantics(ctx, 32);
@@ -402,7 +379,7 @@ int main(int argc, char **argv) {
   dnacl_ctx_release(ctx);
   /* The other device class's register blocks and work split (GPU: MR 4, dw 2 x 2). */
   ctx = harness_other_class_ctx();
-  golden_cases(ctx);
+  golden_cases_of(ctx, "conv1d", test_golden, 6); /* every case of tests/golden/index.txt */
   test_reference(ctx);
   test_semantics(ctx, 40);
   test_semantics(ctx, 7);

@@ -84,11 +84,7 @@ static void run_close(run *r) {
  * plus rtol 1e-5 leaves a thirty-fold margin and is far below any indexing error. */
 static double tol(const float *want, size_t n) { return 1e-5 * max_abs(want, n); }
 
-typedef struct worst {
-  double y, dx, dw, db;
-} worst;
-
-static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
+static void test_golden(dnacl_ctx *ctx, const char *file, golden_worst *wst) {
   dnacl_safetensors s = golden_load(file);
   int B = golden_int(&s, "B", 0), In = golden_int(&s, "In", 0), Out = golden_int(&s, "Out", 0),
       bias = golden_int(&s, "bias", 1);
@@ -111,23 +107,6 @@ static void test_golden(dnacl_ctx *ctx, const char *file, worst *wst) {
   fd_check_linear_layer(file, ctx, r.l, &r.x, &r.y, &r.dx, r.xh, r.wh, r.dyh);
   run_close(&r);
   dnacl_st_free(&s);
-}
-
-typedef struct golden_run {
-  dnacl_ctx *ctx;
-  worst w;
-} golden_run;
-static void golden_one(void *user, const char *file) {
-  golden_run *g = user;
-  test_golden(g->ctx, file, &g->w);
-}
-
-static void golden_cases(dnacl_ctx *ctx) {
-  golden_run g = {ctx, {0, 0, 0, 0}};
-  int n = golden_files("dense", golden_one, &g);
-  printf("  worst abs error over %d golden cases: y %.3g  dx %.3g  dw %.3g  db %.3g\n", n, g.w.y,
-         g.w.dx, g.w.dw, g.w.db);
-  CHECK(n >= 4, "found %d dense golden cases", n);
 }
 
 /* Host reference in double; x3 > 0 feeds x as (B, x3, In/x3). */
@@ -252,7 +231,7 @@ static void test_shape_errors(dnacl_ctx *ctx) {
 
 int main(void) {
   dnacl_ctx *ctx = harness_ctx();
-  golden_cases(ctx);
+  golden_cases_of(ctx, "dense", test_golden, 4); /* every case of tests/golden/index.txt */
   test_reference(ctx);
   test_semantics(ctx);
   test_shape_errors(ctx);
